@@ -1,0 +1,71 @@
+"""Generate `mx.nd.<op>` functions and NDArray methods from the op registry (no op is written twice)."""
+from __future__ import annotations
+
+import keyword
+
+from ..ir import registry
+from .invoke import invoke
+
+
+def make_function(opdef, public_name: str):
+    attr_names = list(opdef.attrs)
+    in_names = list(opdef.inputs)
+
+    def fn(*args, out=None, name=None, ctx=None, **kwargs):
+        if opdef.variadic:
+            kwargs.pop("num_args", None)
+            inputs = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+            extra = kwargs.pop("data", None)
+            if extra is not None:
+                inputs = list(extra) if isinstance(extra, (list, tuple)) else [extra]
+            attrs = kwargs
+        else:
+            inputs, attrs, pos = [], {}, list(args)
+            for n in in_names:
+                if n in kwargs:
+                    inputs.append(kwargs.pop(n))
+                elif pos:
+                    inputs.append(pos.pop(0))
+                else:
+                    raise TypeError(f"{public_name}: missing input '{n}'")
+            if len(pos) > len(attr_names):
+                raise TypeError(f"{public_name}: too many positional arguments ({len(args)})")
+            for n, v in zip(attr_names, pos):
+                if n in kwargs:
+                    raise TypeError(f"{public_name}: got multiple values for '{n}'")
+                attrs[n] = v
+            attrs.update(kwargs)
+        return invoke(opdef, inputs, attrs, out=out, ctx=ctx)
+
+    fn.__name__ = public_name
+    fn.__qualname__ = public_name
+    sig = ", ".join([*(f"{n}" for n in in_names), *(f"{n}={a.default!r}" if not a.required else n
+                                                      for n, a in opdef.attrs.items()), "out=None", "name=None"])
+    fn.__doc__ = f"{public_name}({sig})\n\n{opdef.doc}"
+    return fn
+
+
+def make_method(opdef, public_name: str):
+    f = make_function(opdef, public_name)
+
+    def method(self, *args, **kwargs):
+        return f(self, *args, **kwargs)
+
+    method.__name__ = public_name
+    method.__doc__ = f.__doc__
+    return method
+
+
+def populate(namespace: dict, internal: dict, ndarray_cls) -> None:
+    """Fill mx.nd (public ops), mx.nd._internal (every op) and NDArray's methods."""
+    for name in registry.names():
+        opdef = registry.get(name)
+        if keyword.iskeyword(name):
+            continue
+        fn = make_function(opdef, name)
+        internal[name] = fn
+        if not opdef.hidden and not name.startswith("_"):
+            namespace.setdefault(name, fn)
+    for opdef in registry.all_ops():
+        if opdef.nd_method and not hasattr(ndarray_cls, opdef.nd_method):
+            setattr(ndarray_cls, opdef.nd_method, make_method(opdef, opdef.nd_method))

@@ -1,0 +1,119 @@
+"""The op registry: one definition per op.
+
+An OpDef holds everything any layer needs to know about an op: its inputs, its
+typed attributes, type inference, its gradient rule (IR ops, so autodiff is a
+graph transform) and its lowering (which kernel family, with which parameters).
+Frontends generate `mx.nd.X` / `mx.sym.X` from these definitions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .attrs import Attr, AttrError, parse_attrs
+from .types import TensorType
+
+
+from .errors import MXNetError, ShapeError  # noqa: F401  (re-exported)
+
+
+@dataclass
+class Lowering:
+    """How a node becomes a kernel: a kernel family (one template) and its parameters.
+
+    `params` holds only validated ints, floats, dtype names and expression snippets
+    chosen by the op definitions, never strings taken from a model file.
+    """
+
+    family: str
+    params: dict  # decides the generated source: part of the compile key
+    args: dict = field(default_factory=dict)  # run-time only (shapes, strides, scalars): no recompile
+
+    def key(self):
+        return (self.family, _freeze(self.params))
+
+
+def _freeze(v):
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    return v
+
+
+@dataclass
+class OpDef:
+    name: str
+    inputs: tuple  # input names; a single "*data" means variadic
+    infer: Callable  # (in_types: list[TensorType], attrs: dict) -> list[TensorType]
+    lower: Callable | None  # (in_types, out_types, attrs) -> Lowering
+    attrs: dict = field(default_factory=dict)
+    grad: Callable | None = None  # (builder, node, out_grads) -> list of input grads
+    num_outputs: int = 1
+    aliases: tuple = ()
+    doc: str = ""
+    nd_method: str | None = None  # exposed as NDArray.<nd_method> as well
+    differentiable: bool = True
+    hidden: bool = False  # internal op: mx.nd._internal only
+
+    @property
+    def variadic(self) -> bool:
+        return len(self.inputs) == 1 and self.inputs[0].startswith("*")
+
+    def parse_attrs(self, given: dict) -> dict:
+        return parse_attrs(self.name, self.attrs, given)
+
+    def infer_types(self, in_types: list[TensorType], attrs: dict) -> list[TensorType]:
+        if not self.variadic and len(in_types) != len(self.inputs):
+            raise ShapeError(
+                f"{self.name}: expected {len(self.inputs)} input(s) ({', '.join(self.inputs)}), got {len(in_types)}"
+            )
+        return self.infer(in_types, attrs)
+
+
+_REGISTRY: dict[str, OpDef] = {}
+
+
+def register(op: OpDef) -> OpDef:
+    for n in (op.name, *op.aliases):
+        if n in _REGISTRY:
+            raise KeyError(f"op {n!r} registered twice")
+        _REGISTRY[n] = op
+    return op
+
+
+def get(name: str) -> OpDef:
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown operator {name!r}") from None
+
+
+def all_ops() -> list[OpDef]:
+    """Every distinct op definition (aliases resolved)."""
+    _load()
+    seen, out = set(), []
+    for op in _REGISTRY.values():
+        if id(op) not in seen:
+            seen.add(id(op))
+            out.append(op)
+    return out
+
+
+def names() -> list[str]:
+    _load()
+    return list(_REGISTRY)
+
+
+_loaded = False
+
+
+def _load():
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from . import ops  # noqa: F401  (registers every family)
+
+
+__all__ = ["Attr", "AttrError", "OpDef", "Lowering", "ShapeError", "register", "get", "all_ops", "names", "TensorType"]

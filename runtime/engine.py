@@ -1,0 +1,129 @@
+"""Per-device asynchronous engine.
+
+Calls are issued to one worker thread per device through a bounded FIFO, so memory
+held by queued work cannot grow without limit and execution order equals issue
+order (every dependency is honoured). cffi releases the GIL during a kernel, so
+Python keeps issuing while C runs. Small calls issued while the device is idle run
+inline on the caller's thread: a thread hand-off would cost more than the kernel.
+
+Each storage buffer has a Var holding the ticket of its last pending write and any
+error from the call that produced it. Errors surface at the next synchronisation
+(`wait_to_read`, `asnumpy`, `waitall`) and flow to everything computed from them.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+
+from ..ir.errors import MXNetError
+
+
+class Var:
+    __slots__ = ("ticket", "error", "engine")
+
+    def __init__(self, engine=None):
+        self.ticket, self.error, self.engine = 0, None, engine
+
+
+class Engine:
+    def __init__(self, name: str, max_pending: int = 512):
+        self.name, self.max_pending = name, max_pending
+        self.issued = 0
+        self.completed = 0
+        self._queue: collections.deque = collections.deque()
+        self._cv = threading.Condition()
+        self._thread = None
+        self._errors: list[str] = []
+
+    # -- issuing -----------------------------------------------------------------------------
+    def push(self, calls, op: str, out_vars, in_vars, keepalive, inline: bool) -> None:
+        """Run `calls` [(cfunc, args), ...] after everything issued before them."""
+        if inline and self.completed == self.issued:
+            self._execute(calls, op, out_vars, in_vars)
+            return
+        with self._cv:
+            while self.issued - self.completed >= self.max_pending:
+                self._cv.wait()
+            self.issued += 1
+            ticket = self.issued
+            self._queue.append((calls, op, out_vars, in_vars, keepalive))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name=f"mxcc-engine-{self.name}", daemon=True)
+                self._thread.start()
+            self._cv.notify_all()
+        for v in out_vars:
+            v.ticket = ticket
+
+    def _execute(self, calls, op, out_vars, in_vars):
+        for v in in_vars:
+            if v.error is not None:
+                for o in out_vars:
+                    o.error = v.error
+                return
+        try:
+            for fn, args, errors in calls:
+                rc = fn(*args)
+                if rc:
+                    msg = (errors or {}).get(rc, f"kernel returned error code {rc}")
+                    raise MXNetError(f"{op}: {msg}")
+        except Exception as e:  # an error inside a call surfaces at the next sync
+            err = e if isinstance(e, MXNetError) else MXNetError(f"{op}: {type(e).__name__}: {e}")
+            for o in out_vars:
+                o.error = err
+            self._errors.append(err)
+
+    def _work(self):
+        while True:
+            with self._cv:
+                while not self._queue:
+                    self._cv.wait()
+                task = self._queue.popleft()
+            self._execute(*task[:4])
+            with self._cv:
+                self.completed += 1
+                self._cv.notify_all()
+
+    # -- synchronising ---------------------------------------------------------------------------
+    def wait_for(self, ticket: int) -> None:
+        if self.completed >= ticket:
+            return
+        with self._cv:
+            while self.completed < ticket:
+                self._cv.wait()
+
+    def wait_all(self) -> None:
+        self.wait_for(self.issued)
+
+    def take_errors(self) -> list:
+        errs, self._errors = self._errors, []
+        return errs
+
+
+_engines: dict = {}
+_lock = threading.Lock()
+
+
+def get_engine(device: str) -> Engine:
+    eng = _engines.get(device)
+    if eng is None:
+        with _lock:
+            eng = _engines.setdefault(device, Engine(device))
+    return eng
+
+
+def wait_var(var: Var) -> None:
+    """Block until the last write to `var` is done; raise the error that produced it, if any."""
+    if var.engine is not None and var.engine.completed < var.ticket:
+        var.engine.wait_for(var.ticket)
+    if var.error is not None:
+        raise var.error
+
+
+def waitall() -> None:
+    """Wait for every device; raise the first error any call raised since the last waitall."""
+    errs = []
+    for eng in list(_engines.values()):
+        eng.wait_all()
+        errs.extend(eng.take_errors())
+    if errs:
+        raise errs[0]
