@@ -5,10 +5,13 @@ passes, and runs as C that mxcc generated, compiled and loaded itself.
 """
 __version__ = "0.1.0"
 
-from . import ir, runtime  # noqa: E402,F401  (the pipeline layers, importable as mxcc.ir etc.)
+from . import (  # noqa: E402,F401  (the pipeline layers, importable as mxcc.ir etc.)
+    ir,
+    ndarray,  # noqa: E402
+    runtime,
+)
+from . import ndarray as nd  # noqa: E402
 from .base import MXNetError  # noqa: E402
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: E402
-from . import ndarray  # noqa: E402
-from . import ndarray as nd  # noqa: E402
 
 __all__ = ["MXNetError", "Context", "cpu", "cpu_pinned", "gpu", "num_gpus", "current_context", "nd", "ndarray"]

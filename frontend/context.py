@@ -18,15 +18,12 @@ class Context:
         if device_type not in self.devstr2type:
             raise ValueError(f"unknown device type {device_type!r}; expected one of {sorted(self.devstr2type)}")
         self.device_type, self.device_id = device_type, int(device_id)
+        self.key = f"{device_type}({self.device_id})"  # hashed on every imperative call: precomputed
         self._old = None
 
     @property
     def device_typeid(self) -> int:
         return self.devstr2type[self.device_type]
-
-    @property
-    def key(self) -> str:
-        return f"{self.device_type}({self.device_id})"
 
     def __eq__(self, other):
         return isinstance(other, Context) and (self.device_type, self.device_id) == (other.device_type, other.device_id)

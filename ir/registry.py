@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .attrs import Attr, AttrError, parse_attrs
-from .types import TensorType
-
-
 from .errors import MXNetError, ShapeError  # noqa: F401  (re-exported)
+from .types import TensorType
 
 
 @dataclass

@@ -19,7 +19,7 @@ from ..ir.errors import MXNetError
 
 
 class Var:
-    __slots__ = ("ticket", "error", "engine")
+    __slots__ = ("ticket", "error", "engine", "__weakref__")
 
     def __init__(self, engine=None):
         self.ticket, self.error, self.engine = 0, None, engine

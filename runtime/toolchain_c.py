@@ -36,7 +36,8 @@ def _compiler_version(cc: tuple) -> str:
     try:
         r = subprocess.run([*cc, "--version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise CompileError(f"C compiler {' '.join(cc)!r} cannot be run: {e}. Set $CC to a working C compiler.") from None
+        raise CompileError(f"C compiler {' '.join(cc)!r} cannot be run: {e}. "
+                           "Set $CC to a working C compiler.") from None
     if r.returncode != 0:
         raise CompileError(f"C compiler {' '.join(cc)!r} failed on --version:\n{r.stderr}")
     return r.stdout.strip()

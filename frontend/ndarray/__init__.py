@@ -3,6 +3,7 @@ from .. import runtime as _runtime
 from .arith import FUNCS as _FUNCS
 from .arith import install_operators as _install_operators
 from .creation import arange, eye, full, linspace, ones, zeros
+from .invoke import kernel_source
 from .ndarray import NDArray, array, empty
 from .register import populate as _populate
 

@@ -39,10 +39,12 @@ def _op(name):
     return o
 
 
+_NDArray = None  # set by install_operators
+
+
 def binary(fname, lhs, rhs, out=None):
     """MXNet's _ufunc_helper: array-array broadcasts, array-scalar uses the scalar op."""
-    from .ndarray import NDArray
-
+    NDArray = _NDArray
     bop, sop, rop = BINARY_FUNCS[fname]
     if isinstance(lhs, NDArray):
         if isinstance(rhs, NDArray):
@@ -77,10 +79,34 @@ _COMPARE = {"eq": "equal", "ne": "not_equal", "gt": "greater", "ge": "greater_eq
             "lt": "lesser", "le": "lesser_equal"}
 
 
+def _fast(fname, reflected):
+    """An operator with the common cases (NDArray or float/int operand) resolved up front."""
+    bop, sop, rop = (_op(n) if n else None for n in BINARY_FUNCS[fname])
+    rop = rop or sop
+    cls = _NDArray
+
+    if reflected:
+        def f(self, other):
+            if type(other) in (float, int):
+                return invoke(rop, [self], {"scalar": other})
+            return binary(fname, other, self)
+    else:
+        def f(self, other):
+            t = type(other)
+            if t is cls:
+                return invoke(bop, [self, other], {})
+            if t in (float, int):
+                return invoke(sop, [self], {"scalar": other})
+            return binary(fname, self, other)
+    return f
+
+
 def install_operators(cls) -> None:
+    global _NDArray
+    _NDArray = cls
     for d, fname in _DUNDER.items():
-        setattr(cls, f"__{d}__", lambda self, other, f=fname: binary(f, self, other))
-        setattr(cls, f"__r{d}__", lambda self, other, f=fname: binary(f, other, self))
+        setattr(cls, f"__{d}__", _fast(fname, False))
+        setattr(cls, f"__r{d}__", _fast(fname, True))
 
         def inplace(self, other, f=fname):
             if not self.writable:
@@ -89,7 +115,7 @@ def install_operators(cls) -> None:
 
         setattr(cls, f"__i{d}__", inplace)
     for d, fname in _COMPARE.items():
-        setattr(cls, f"__{d}__", lambda self, other, f=fname: binary(f, self, other))
+        setattr(cls, f"__{d}__", _fast(fname, False))
     cls.__neg__ = lambda self: invoke(_op("negative"), [self], {})
     cls.__pos__ = lambda self: self
     cls.__abs__ = lambda self: invoke(_op("abs"), [self], {})

@@ -11,16 +11,15 @@ from __future__ import annotations
 import math
 import threading
 
-import numpy as np
-
+from .. import runtime
+from ..codegen import emit_kernel, lower_node, plan_kernel
+from ..codegen.program import Buf, Meta
 from ..context import Context, current_context
 from ..ir import Graph, TensorType, Value, registry
 from ..ir.errors import MXNetError
 from ..ir.graph import Node
 from ..passes import run_pipeline
-from ..codegen import emit_kernel, lower_node, plan_kernel
-from ..codegen.program import Buf, Meta
-from .. import runtime
+from ..runtime.stats import bump as _bump_stat  # runtime.stats is the stats() function
 
 # calls writing fewer elements than this run inline when the device is idle
 INLINE_MAX = 1 << 16
@@ -32,10 +31,11 @@ _lock = threading.RLock()
 
 
 class Plan:
-    __slots__ = ("op", "out_types", "calls", "inline", "keep")
+    __slots__ = ("op", "out_types", "calls", "inline", "keep", "engine")
 
-    def __init__(self, op, out_types, calls, inline, keep):
+    def __init__(self, op, out_types, calls, inline, keep, engine):
         self.op, self.out_types, self.calls, self.inline, self.keep = op, out_types, calls, inline, keep
+        self.engine = engine
 
 
 def _load_program(lowering, ctx: Context):
@@ -48,7 +48,7 @@ def _load_program(lowering, ctx: Context):
                 loaded = runtime.toolchain_c.load(prog.source, prog.cdecls, prog.name)
                 _programs[prog.name] = loaded
     else:
-        runtime.stats.bump("cache_hits")
+        _bump_stat("cache_hits")
     return loaded, prog
 
 
@@ -80,56 +80,59 @@ def build_plan(opdef, attrs, in_types, ctx: Context) -> Plan:
                 template.append(a)
         calls.append((loaded.fn(launch.entry), template, tuple(slots), launch.errors))
     inline = sum(math.prod(t.shape) for t in out_types) < INLINE_MAX
-    return Plan(opdef.name, out_types, calls, inline, keep)
+    return Plan(opdef.name, out_types, calls, inline, keep, ctx_engine(ctx))
 
 
-def get_plan(opdef, attrs_key, attrs_given, in_types_key, in_arrays, ctx):
-    key = (opdef.name, attrs_key, in_types_key, ctx.device_type)
-    plan = _plans.get(key) if attrs_key is not None else None
-    if plan is None:
-        attrs = opdef.parse_attrs(attrs_given)
-        in_types = [TensorType(a.shape, a.dtype.name if hasattr(a.dtype, "name") else str(a.dtype))
-                    for a in in_arrays]
-        plan = build_plan(opdef, attrs, in_types, ctx)
-        if attrs_key is not None:
-            if len(_plans) > _PLAN_CACHE_MAX:
-                _plans.clear()
-            _plans[key] = plan
-    return plan
-
-
-def _hashable(attrs: dict):
-    try:
-        key = tuple(sorted(attrs.items()))
-        hash(key)
-        return key
-    except TypeError:
-        return None
-
-
-def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None):
-    """Run `opdef` on NDArrays `inputs`; returns an NDArray or a list of them (several outputs)."""
-    from .ndarray import NDArray, _new_output
+def _type_error(opdef, inputs):
+    from .ndarray import NDArray
 
     for k, x in enumerate(inputs):
         if not isinstance(x, NDArray):
-            names = opdef.inputs if not opdef.variadic else [f"data[{k}]"] * len(inputs)
-            raise TypeError(f"{opdef.name}: input '{names[min(k, len(names) - 1)]}' must be an NDArray, "
-                            f"got {type(x).__name__}")
+            name = f"data[{k}]" if opdef.variadic else opdef.inputs[min(k, len(opdef.inputs) - 1)]
+            raise TypeError(f"{opdef.name}: input '{name}' must be an NDArray, got {type(x).__name__}")
+    raise TypeError(f"{opdef.name}: bad inputs")
+
+
+def _check_out(opdef, outs, out_types):
+    from .ndarray import NDArray
+
+    for o, t in zip(outs, out_types):
+        if not isinstance(o, NDArray):
+            raise TypeError(f"{opdef.name}: out must be an NDArray, got {type(o).__name__}")
+        if o._data.shape != t.shape or o._data.dtype.name != t.dtype:
+            raise ValueError(f"{opdef.name}: out has shape {o.shape} and dtype {o._data.dtype.name}, "
+                             f"expected {t.shape} and {t.dtype}")
+
+
+def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None):
+    """Run `opdef` on NDArrays `inputs`; returns an NDArray or a list of them (several outputs).
+
+    This is the hot path of every imperative op: keep it to dictionary lookups.
+    """
+    try:
+        in_key = tuple([(x._data.shape, x._data.dtype.num) for x in inputs])
+    except AttributeError:
+        _type_error(opdef, inputs)
     if ctx is None:
         ctx = inputs[0]._ctx if inputs else current_context()
-    in_key = tuple((x._data.shape, x._data.dtype.num) for x in inputs)
-    plan = get_plan(opdef, _hashable(attrs), attrs, in_key, [x._data for x in inputs], ctx)
+    try:
+        key = (opdef.name, tuple(attrs.items()), in_key, ctx.key)
+        plan = _plans.get(key)
+    except TypeError:  # unhashable attribute values (lists): no plan caching
+        key, plan = None, None
+    if plan is None:
+        plan = build_plan(opdef, opdef.parse_attrs(attrs), [
+            TensorType(x._data.shape, x._data.dtype.name) for x in inputs], ctx)
+        if key is not None:
+            if len(_plans) > _PLAN_CACHE_MAX:
+                _plans.clear()
+            _plans[key] = plan
+    engine = plan.engine
     if out is None:
-        outs = [_new_output(t, ctx) for t in plan.out_types]
+        outs = [_new_array(t.shape, t.dtype, ctx, engine) for t in plan.out_types]
     else:
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        for o, t in zip(outs, plan.out_types):
-            if not isinstance(o, NDArray):
-                raise TypeError(f"{opdef.name}: out must be an NDArray, got {type(o).__name__}")
-            if o._data.shape != t.shape or o._data.dtype.name != t.dtype:
-                raise ValueError(f"{opdef.name}: out has shape {o.shape} and dtype {o._data.dtype.name}, "
-                                 f"expected {t.shape} and {t.dtype}")
+        _check_out(opdef, outs, plan.out_types)
     if plan.calls:
         in_ptrs = [x._ptr for x in inputs]
         out_ptrs = [o._ptr for o in outs]
@@ -139,12 +142,14 @@ def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None):
             for pos, is_out, idx, off in slots:
                 args[pos] = (out_ptrs if is_out else in_ptrs)[idx] + off
             calls.append((fn, args, errors))
-        runtime_engine = ctx_engine(ctx)
-        runtime_engine.push(calls, opdef.name, [o._var for o in outs], [x._var for x in inputs],
-                            (inputs, outs, plan), plan.inline)
+        engine.push(calls, opdef.name, [o._var for o in outs], [x._var for x in inputs],
+                    (inputs, outs, plan), plan.inline)
     if out is not None:
         return out
     return outs[0] if len(outs) == 1 else outs
+
+
+_new_array = None  # set by ndarray.py: a fast NDArray constructor
 
 
 _engines: dict = {}
@@ -157,6 +162,10 @@ def ctx_engine(ctx: Context):
     return eng
 
 
-def host_array(shape, dtype) -> np.ndarray:
-    """Uninitialised host storage for a new NDArray (numpy only allocates)."""
-    return np.empty(shape, dtype=dtype)
+def kernel_source(op: str, *inputs, **attrs) -> str:
+    """The generated C of the kernel that `op` runs for these inputs (for reading, not running)."""
+    opdef = registry.get(op)
+    in_types = [TensorType(x._data.shape, x._data.dtype.name) for x in inputs]
+    parsed = opdef.parse_attrs(attrs)
+    lowering = lower_node(opdef.name, parsed, in_types, infer(opdef, in_types, parsed))
+    return emit_kernel(lowering, "c").source

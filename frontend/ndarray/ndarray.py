@@ -10,9 +10,11 @@ import numpy as np
 
 from .. import runtime
 from ..context import Context, current_context
-from ..ir import DTYPES, TensorType, dtype_name, registry
+from ..ir import DTYPES, dtype_name, registry
 from ..ir.errors import MXNetError
-from .invoke import ctx_engine, host_array, invoke
+from ..runtime.memory import host_pool
+from . import invoke as _invoke_mod
+from .invoke import ctx_engine, invoke
 
 
 class NDArray:
@@ -196,8 +198,16 @@ def _to_ctx(x: NDArray, ctx: Context) -> NDArray:
     raise MXNetError(f"cannot copy to {ctx}: no CUDA toolchain in this build")
 
 
-def _new_output(t: TensorType, ctx: Context) -> NDArray:
-    return NDArray(host_array(t.shape, t.dtype), ctx)
+def _new_array(shape, dtype, ctx, engine) -> NDArray:
+    """NDArray over fresh storage, skipping __init__'s defaults (the imperative hot path)."""
+    x = NDArray.__new__(NDArray)
+    var = runtime.Var(engine)
+    x._data, x._ctx, x._var, x._ptr_cache = host_pool.empty(shape, dtype, var), ctx, var, None
+    x._grad, x._grad_req, x._ag = None, "null", None
+    return x
+
+
+_invoke_mod._new_array = _new_array
 
 
 def empty(shape, ctx=None, dtype=None) -> NDArray:
@@ -206,7 +216,8 @@ def empty(shape, ctx=None, dtype=None) -> NDArray:
     shape = tuple(int(d) for d in shape)
     if any(d < 0 for d in shape):
         raise ValueError(f"empty: negative dimension in shape {shape}")
-    return NDArray(host_array(shape, dtype_name(dtype)), ctx or current_context())
+    ctx = ctx or current_context()
+    return _new_array(shape, dtype_name(dtype), ctx, ctx_engine(ctx))
 
 
 def array(source_array, ctx=None, dtype=None) -> NDArray:

@@ -51,4 +51,5 @@ def broadcast_strides(shape, out_shape) -> tuple:
     """Element strides that read a contiguous `shape` as if broadcast to `out_shape`."""
     st = contiguous_strides(shape)
     pad = len(out_shape) - len(shape)
-    return tuple(0 for _ in range(pad)) + tuple(0 if d == 1 and o != 1 else s for d, s, o in zip(shape, st, out_shape[pad:]))
+    tail = zip(shape, st, out_shape[pad:])
+    return (0,) * pad + tuple(0 if d == 1 and o != 1 else s for d, s, o in tail)
