@@ -1,20 +1,7 @@
 """Host-side stride bookkeeping for strided kernels (no tensor data is touched)."""
 from __future__ import annotations
 
-
-def contiguous_strides(shape) -> tuple:
-    strides, acc = [], 1
-    for d in reversed(shape):
-        strides.append(acc)
-        acc *= d
-    return tuple(reversed(strides))
-
-
-def broadcast_strides(shape, out_shape) -> tuple:
-    """Element strides that read a contiguous `shape` as if broadcast to `out_shape`."""
-    st = contiguous_strides(shape)
-    pad = len(out_shape) - len(shape)
-    return (0,) * pad + tuple(0 if d == 1 and o != 1 else s for d, s, o in zip(shape, st, out_shape[pad:]))
+from ..ir.ops._shape import broadcast_strides, contiguous_strides  # noqa: F401  (re-exported)
 
 
 def collapse(shape, strides_list):
