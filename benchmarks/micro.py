@@ -17,8 +17,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-import mxcc as mx  # noqa: E402
 from common import machine, median_time, table  # noqa: E402
+
+import mxcc as mx  # noqa: E402
 
 
 def tiny_ops(repeat):

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import math
+from dataclasses import dataclass
 
 from ..ir import Graph, Lowering, registry
 from . import families
-from .program import Launch, Program
+from .program import Buf, Launch, Meta, Program
 from .templates import render as render_template
 
 
@@ -33,25 +35,86 @@ def lower_node(op: str, attrs: dict, in_types, out_types) -> Lowering:
     return opdef.lower(list(in_types), list(out_types), attrs)
 
 
-def emit(graph: Graph, target: str = "c"):
-    """A whole graph as one translation unit: every distinct kernel once, plus the schedule.
+def emit(graph: Graph, target: str = "c") -> GraphProgram:
+    """A whole graph as one translation unit: every distinct kernel once, plus a `run` entry
+    that calls them in order over caller-provided I/O buffers and one arena.
 
-    Returns (Program, schedule) where schedule is [(node, [Launch, ...]), ...] in order;
-    Buf("in", k) / Buf("out", k) of a launch refer to the node's k-th input / output Value.
+    Intermediates get naive, 64-byte aligned arena slots here; passes/plan_memory.py (when it
+    runs) replaces the layout with a shared one.
     """
     kernels: dict[str, str] = {}
     entries: dict[str, str] = {}
-    schedule = []
-    for node in graph.nodes:
+    loc: dict[int, str] = {}
+    for k, v in enumerate(graph.inputs):
+        loc.setdefault(v.id, f"io[{k}]")
+    out_slots = {}
+    for j, v in enumerate(graph.outputs):
+        out_slots.setdefault(v.id, f"io[{len(graph.inputs) + j}]")
+    arena = 0
+    steps, metas = [], []
+    for idx, node in enumerate(graph.nodes):
         opdef = registry.get(node.op)
         attrs = opdef.parse_attrs(node.attrs)
+        for v in node.outputs:
+            if not v.type.known:
+                raise ValueError(f"emit: {node.op} output type {v.type} is not fully known; run infer_types first")
+            if v.id in out_slots:
+                loc[v.id] = out_slots[v.id]
+            else:
+                loc[v.id] = f"(intptr_t)(arena + {arena})"
+                arena += -(-v.type.nbytes // 64) * 64
         low = lower_node(node.op, attrs, [v.type for v in node.inputs], [v.type for v in node.outputs])
         kname = kernel_name(low)
         if kname not in kernels:
             code, ents = families.get(low.family).render(kname, low.params, target)
             kernels[kname] = code
             entries.update(ents)
-        schedule.append((node, families.get(low.family).plan(kname, low.params, low.args)))
-    source = render_template(target, "prelude.j2") + "\n" + "\n".join(kernels.values())
-    name = "mx_graph_" + hashlib.sha1(source.encode()).hexdigest()[:12]
-    return Program(name, source, entries, target), schedule
+        for launch in families.get(low.family).plan(kname, low.params, low.args):
+            args = []
+            for a in launch.args:
+                if isinstance(a, Buf):
+                    base = loc[(node.outputs if a.kind == "out" else node.inputs)[a.index].id]
+                    args.append(f"{base} + {a.byte_offset}" if a.byte_offset else base)
+                elif isinstance(a, Meta):
+                    metas.append([int(x) for x in a.values])
+                    args.append(f"(intptr_t)meta{len(metas) - 1}")
+                else:
+                    args.append(_c_literal(a))
+            steps.append({"node": idx, "entry": launch.entry, "args": args})
+    copies = []  # outputs that are graph inputs, or listed twice, are copied into their slot
+    for j, v in enumerate(graph.outputs):
+        slot = f"io[{len(graph.inputs) + j}]"
+        if loc.get(v.id) != slot:
+            copies.append({"dst": slot, "src": loc[v.id], "nbytes": v.type.nbytes})
+    name = "mx_graph_" + hashlib.sha1(repr((sorted(kernels), steps, copies)).encode()).hexdigest()[:12]
+    run = render_template(target, "graph.j2", name=name, steps=steps, metas=metas, copies=copies)
+    entries[f"{name}_run"] = f"int {name}_run(intptr_t io_, intptr_t arena_, intptr_t status_);"
+    source = render_template(target, "prelude.j2") + "\n" + "\n".join(kernels.values()) + "\n" + run
+    return GraphProgram(Program(name, source, entries, target), arena, len(graph.inputs), len(graph.outputs),
+                        [n.op for n in graph.nodes])
+
+
+def _c_literal(x) -> str:
+    """A number as C source (only numbers reach generated code this way)."""
+    if isinstance(x, bool) or isinstance(x, int):
+        return f"INT64_C({int(x)})"
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "NAN"
+        if math.isinf(x):
+            return "INFINITY" if x > 0 else "-INFINITY"
+        return x.hex()
+    raise TypeError(f"emit: launch argument {x!r} is not a number")
+
+
+@dataclass
+class GraphProgram:
+    program: Program
+    arena_bytes: int
+    num_inputs: int
+    num_outputs: int
+    node_ops: list
+
+    @property
+    def run_entry(self) -> str:
+        return f"{self.program.name}_run"
