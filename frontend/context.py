@@ -19,7 +19,6 @@ class Context:
             raise ValueError(f"unknown device type {device_type!r}; expected one of {sorted(self.devstr2type)}")
         self.device_type, self.device_id = device_type, int(device_id)
         self.key = f"{device_type}({self.device_id})"  # hashed on every imperative call: precomputed
-        self._old = None
 
     @property
     def device_typeid(self) -> int:
@@ -37,12 +36,16 @@ class Context:
     __str__ = __repr__
 
     def __enter__(self):
-        self._old = current_context()
+        # a per-thread stack, not an attribute: the same Context may be entered twice, or by two threads
+        stack = getattr(_local, "stack", None)
+        if stack is None:
+            stack = _local.stack = []
+        stack.append(current_context())
         _local.ctx = self
         return self
 
     def __exit__(self, *exc):
-        _local.ctx = self._old
+        _local.ctx = _local.stack.pop()
         return False
 
     @staticmethod

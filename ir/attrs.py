@@ -16,6 +16,10 @@ class AttrError(ValueError):
     pass
 
 
+class AttrTypeError(AttrError, TypeError):
+    """An unknown dtype: a TypeError, as for mx.nd.zeros(dtype=...) and astype()."""
+
+
 _MISSING = object()
 
 
@@ -23,7 +27,8 @@ class Attr:
     """One attribute of an op: kind, default, and validation."""
 
     def __init__(self, kind: str, default=_MISSING, choices=None, low=None, doc=""):
-        assert kind in ("int", "float", "bool", "shape", "axes", "axis", "dtype", "enum", "str", "floats")
+        assert kind in ("int", "float", "bool", "shape", "axes", "axis", "dtype", "enum", "str", "floats",
+                        "optints")
         self.kind, self.default, self.choices, self.low, self.doc = kind, default, choices, low, doc
 
     @property
@@ -38,7 +43,8 @@ class Attr:
         try:
             out = getattr(self, "_" + self.kind)(value)
         except (ValueError, TypeError, SyntaxError) as e:
-            raise AttrError(f"{op}: bad value {value!r} for attribute '{name}' ({self.kind} expected): {e}") from None
+            cls = AttrTypeError if self.kind == "dtype" else AttrError
+            raise cls(f"{op}: bad value {value!r} for attribute '{name}' ({self.kind} expected): {e}") from None
         if self.choices is not None and out not in self.choices:
             raise AttrError(f"{op}: attribute '{name}' must be one of {sorted(self.choices)}, got {value!r}")
         if self.low is not None and out is not None and self.kind in ("int", "float") and out < self.low:
@@ -102,6 +108,13 @@ class Attr:
     def _axis(self, v):
         return self._int(v)
 
+    def _optints(self, v):
+        """A tuple of int-or-None (MXNet's Tuple<optional<int>>: slice's begin/end/step)."""
+        v = self._literal(v)
+        if not isinstance(v, (tuple, list)):
+            v = (v,)
+        return tuple(None if x is None else self._int(x) for x in v)
+
     def _floats(self, v):
         v = self._literal(v)
         if isinstance(v, (int, float)):
@@ -149,4 +162,4 @@ def attr_to_string(value) -> str:
     return str(value)
 
 
-__all__ = ["Attr", "AttrError", "parse_attrs", "attr_to_string", "DTYPES"]
+__all__ = ["Attr", "AttrError", "AttrTypeError", "parse_attrs", "attr_to_string", "DTYPES"]

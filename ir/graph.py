@@ -121,7 +121,10 @@ def verify(g: Graph) -> Graph:
         except ValueError as e:
             raise VerifyError(f"{where}: {e}") from None
         if all(v.type.known for v in n.inputs):
-            expect = opdef.infer_types([v.type for v in n.inputs], attrs)
+            try:
+                expect = opdef.infer_types([v.type for v in n.inputs], attrs)
+            except (ValueError, TypeError) as e:  # inputs the op cannot take (shapes, dtypes, arity)
+                raise VerifyError(f"{where}: {e}") from None
             got = [v.type for v in n.outputs]
             if [t for t in expect] != got:
                 raise VerifyError(

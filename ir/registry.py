@@ -47,7 +47,7 @@ class OpDef:
     lower: Callable | None  # (in_types, out_types, attrs) -> Lowering
     attrs: dict = field(default_factory=dict)
     grad: Callable | None = None  # (builder, node, out_grads) -> list of input grads
-    num_outputs: int = 1
+    num_outputs: int | Callable = 1  # or attrs -> int (split's depends on its num_outputs)
     aliases: tuple = ()
     doc: str = ""
     nd_method: str | None = None  # exposed as NDArray.<nd_method> as well
@@ -57,6 +57,11 @@ class OpDef:
     @property
     def variadic(self) -> bool:
         return len(self.inputs) == 1 and self.inputs[0].startswith("*")
+
+    def outputs_for(self, attrs: dict) -> int:
+        """How many outputs a node of this op with these parsed attrs has."""
+        n = self.num_outputs
+        return n(attrs) if callable(n) else n
 
     def parse_attrs(self, given: dict) -> dict:
         return parse_attrs(self.name, self.attrs, given)

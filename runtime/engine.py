@@ -9,6 +9,12 @@ inline on the caller's thread: a thread hand-off would cost more than the kernel
 Each storage buffer has a Var holding the ticket of its last pending write and any
 error from the call that produced it. Errors surface at the next synchronisation
 (`wait_to_read`, `asnumpy`, `waitall`) and flow to everything computed from them.
+As in MXNet, a failure is raised once: the first synchronisation that sees it
+clears it for every Var it reached and for `waitall`.
+
+Engines only order their own calls: a call that reads or writes a buffer last
+written on another device's engine first waits for that write, and a buffer
+written here belongs to this engine's tickets from then on.
 """
 from __future__ import annotations
 
@@ -22,7 +28,20 @@ class Var:
     __slots__ = ("ticket", "error", "engine", "__weakref__")
 
     def __init__(self, engine=None):
-        self.ticket, self.error, self.engine = 0, None, engine
+        self.ticket, self.error, self.engine = 0, None, engine  # error: a Failure or None
+
+
+class Failure:
+    """One failed call, shared by every Var it reached and by its engine's list."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def take(self):
+        e, self.error = self.error, None
+        return e
 
 
 class Engine:
@@ -33,11 +52,18 @@ class Engine:
         self._queue: collections.deque = collections.deque()
         self._cv = threading.Condition()
         self._thread = None
-        self._errors: list[str] = []
+        self._errors: list[Failure] = []
 
     # -- issuing -----------------------------------------------------------------------------
     def push(self, calls, op: str, out_vars, in_vars, keepalive, inline: bool) -> None:
         """Run `calls` [(cfunc, args), ...] after everything issued before them."""
+        for v in in_vars:
+            if v.engine is not self:
+                _settle(v)
+        for v in out_vars:
+            if v.engine is not self:  # written here from now on: waits use this engine's tickets
+                _settle(v)
+                v.engine, v.ticket = self, 0
         if inline and self.completed == self.issued:
             self._execute(calls, op, out_vars, in_vars)
             return
@@ -56,7 +82,7 @@ class Engine:
 
     def _execute(self, calls, op, out_vars, in_vars):
         for v in in_vars:
-            if v.error is not None:
+            if v.error is not None and v.error.error is not None:
                 for o in out_vars:
                     o.error = v.error
                 return
@@ -67,10 +93,10 @@ class Engine:
                     msg = (errors or {}).get(rc, f"kernel returned error code {rc}")
                     raise MXNetError(f"{op}: {msg}")
         except Exception as e:  # an error inside a call surfaces at the next sync
-            err = e if isinstance(e, MXNetError) else MXNetError(f"{op}: {type(e).__name__}: {e}")
+            failure = Failure(e if isinstance(e, MXNetError) else MXNetError(f"{op}: {type(e).__name__}: {e}"))
             for o in out_vars:
-                o.error = err
-            self._errors.append(err)
+                o.error = failure
+            self._errors.append(failure)
 
     def _work(self):
         while True:
@@ -111,19 +137,32 @@ def get_engine(device: str) -> Engine:
     return eng
 
 
+def _settle(var: Var) -> None:
+    """Wait for the last write to `var` issued on another engine: engines only order their own calls."""
+    eng = var.engine
+    if eng is not None and eng.completed < var.ticket:
+        eng.wait_for(var.ticket)
+
+
 def wait_var(var: Var) -> None:
     """Block until the last write to `var` is done; raise the error that produced it, if any."""
     if var.engine is not None and var.engine.completed < var.ticket:
         var.engine.wait_for(var.ticket)
-    if var.error is not None:
-        raise var.error
+    failure = var.error
+    if failure is not None:
+        var.error = None
+        err = failure.take()
+        if err is not None:
+            raise err
 
 
 def waitall() -> None:
-    """Wait for every device; raise the first error any call raised since the last waitall."""
-    errs = []
+    """Wait for every device; raise the first error not yet raised since the last waitall."""
+    first = None
     for eng in list(_engines.values()):
         eng.wait_all()
-        errs.extend(eng.take_errors())
-    if errs:
-        raise errs[0]
+        for failure in eng.take_errors():
+            err = failure.take()
+            first = first or err
+    if first is not None:
+        raise first

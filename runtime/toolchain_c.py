@@ -65,7 +65,13 @@ def cache_key(source: str, flags=CFLAGS) -> str:
     return h.hexdigest()
 
 
-_build_lock = threading.Lock()
+_build_locks: dict = {}  # one lock per cache key: different kernels compile in parallel
+_build_locks_guard = threading.Lock()
+
+
+def _build_lock(key: str) -> threading.Lock:
+    with _build_locks_guard:
+        return _build_locks.setdefault(key, threading.Lock())
 
 
 def build(source: str, name: str) -> Path:
@@ -75,7 +81,7 @@ def build(source: str, name: str) -> Path:
     if hit is not None:
         stats.bump("disk_cache_hits")
         return hit
-    with _build_lock:
+    with _build_lock(key):
         hit = cache.lookup(key)
         if hit is not None:
             stats.bump("disk_cache_hits")

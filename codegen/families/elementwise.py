@@ -1,6 +1,7 @@
 """Elementwise family: unary/binary/ternary expressions, scalars, broadcasting, views."""
 from __future__ import annotations
 
+import itertools
 import math
 
 from ...ir.types import DTYPES
@@ -13,8 +14,11 @@ def render(kname, params, target):
     ins = [{"ctype": DTYPES[d].ctype, "acc": DTYPES[d].acc} for d in params["in_dtypes"]]
     out = {"ctype": DTYPES[params["out_dtype"]].ctype, "acc": DTYPES[params["out_dtype"]].acc}
     T = ins[0]["acc"] if ins else out["acc"]
+    # inner-loop variants: every input contiguous or broadcast along the inner axis (2^n, n <= 3)
+    combos = [{"strides": c, "idx": ["j" if st else "0" for st in c]}
+              for c in itertools.product((1, 0), repeat=len(ins))] if len(ins) <= 3 else []
     code = render_template(target, "elementwise.j2", kname=kname, ins=ins, out=out, T=T,
-                           expr=params["expr"], nscalars=params["nscalars"])
+                           expr=params["expr"], nscalars=params["nscalars"], combos=combos)
     tail = "".join(f", intptr_t in{k}_" for k in range(len(ins))) + "".join(
         f", double s{k}" for k in range(params["nscalars"]))
     entries = {

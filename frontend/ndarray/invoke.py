@@ -55,7 +55,7 @@ def _load_program(lowering, ctx: Context):
 def infer(opdef, in_types, attrs):
     """Type inference through the IR: a one-node graph and the pass pipeline."""
     ins = [Value(t) for t in in_types]
-    node = Node(opdef.name, attrs, ins, [TensorType(None)] * opdef.num_outputs)
+    node = Node(opdef.name, attrs, ins, [TensorType(None)] * opdef.outputs_for(attrs))
     g = run_pipeline(Graph(ins, node.outputs, [node]), tag=opdef.name)
     return [v.type for v in g.outputs]
 

@@ -228,7 +228,10 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
         out = source_array.as_in_context(ctx)
         return out.astype(dt) if out is not source_array or dt != source_array._data.dtype.name else out.copy()
     dt = dtype_name(dtype)
-    src = source_array if isinstance(source_array, np.ndarray) else np.array(source_array)
+    try:
+        src = source_array if isinstance(source_array, np.ndarray) else np.array(source_array)
+    except (ValueError, TypeError) as e:  # ragged nesting: MXNet raises TypeError here
+        raise TypeError(f"array: source_array must be array like, got {type(source_array).__name__}: {e}") from None
     if src.dtype == object:
         raise TypeError(f"array: cannot make an NDArray from {type(source_array).__name__} of mixed objects")
     if src.dtype.name == dt:

@@ -46,7 +46,7 @@ UNARY = {
     "ceil": ("ceil(a)", "a"),
     "floor": ("floor(a)", "a"),
     "round": ("round(a)", "a"),
-    "rint": ("rint(a)", "a"),
+    "rint": ("(a - floor(a) <= ceil(a) - a ? floor(a) : ceil(a))", "a"),  # MXNet: a tie goes down
     "fix": ("trunc(a)", "a"),
     "trunc": ("trunc(a)", "a"),
     "square": "a * a",
