@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..ir import Graph, Lowering, registry
 from . import families
-from .program import Buf, Launch, Meta, Program
+from .program import RNG, Buf, Launch, Meta, Program
 from .templates import render as render_template
 
 
@@ -37,7 +37,8 @@ def lower_node(op: str, attrs: dict, in_types, out_types) -> Lowering:
 
 def emit(graph: Graph, target: str = "c") -> GraphProgram:
     """A whole graph as one translation unit: every distinct kernel once, plus a `run` entry
-    that calls them in order over caller-provided I/O buffers and one arena.
+    that calls them in order over caller-provided I/O buffers, one arena and the random
+    generator's state: run(io, arena, rng, status).
 
     Intermediates get naive, 64-byte aligned arena slots here; passes/plan_memory.py (when it
     runs) replaces the layout with a shared one.
@@ -75,6 +76,8 @@ def emit(graph: Graph, target: str = "c") -> GraphProgram:
                 if isinstance(a, Buf):
                     base = loc[(node.outputs if a.kind == "out" else node.inputs)[a.index].id]
                     args.append(f"{base} + {a.byte_offset}" if a.byte_offset else base)
+                elif a is RNG:
+                    args.append("rng_")
                 elif isinstance(a, Meta):
                     metas.append([int(x) for x in a.values])
                     args.append(f"(intptr_t)meta{len(metas) - 1}")
@@ -88,7 +91,7 @@ def emit(graph: Graph, target: str = "c") -> GraphProgram:
             copies.append({"dst": slot, "src": loc[v.id], "nbytes": v.type.nbytes})
     name = "mx_graph_" + hashlib.sha1(repr((sorted(kernels), steps, copies)).encode()).hexdigest()[:12]
     run = render_template(target, "graph.j2", name=name, steps=steps, metas=metas, copies=copies)
-    entries[f"{name}_run"] = f"int {name}_run(intptr_t io_, intptr_t arena_, intptr_t status_);"
+    entries[f"{name}_run"] = f"int {name}_run(intptr_t io_, intptr_t arena_, intptr_t rng_, intptr_t status_);"
     source = render_template(target, "prelude.j2") + "\n" + "\n".join(kernels.values()) + "\n" + run
     return GraphProgram(Program(name, source, entries, target), arena, len(graph.inputs), len(graph.outputs),
                         [n.op for n in graph.nodes])

@@ -26,6 +26,18 @@ class Meta:
         return Meta(np.ascontiguousarray(np.asarray(values, dtype=np.int64)))
 
 
+class _Rng:
+    """A launch argument standing for the address of the random generator's state
+    (runtime/rng.py): imperative plans fill in the live address, graph programs take it
+    as their run entry's `rng_` parameter, so no address is ever baked into source."""
+
+    def __repr__(self):
+        return "RNG"
+
+
+RNG = _Rng()
+
+
 @dataclass
 class Launch:
     """One call of an entry point: its suffix within the kernel and its arguments."""

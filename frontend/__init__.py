@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 from . import (  # noqa: E402,F401  (the pipeline layers, importable as mxcc.ir etc.)
     ir,
     ndarray,  # noqa: E402
+    random,  # noqa: E402
     runtime,
 )
 from . import ndarray as nd  # noqa: E402

@@ -22,7 +22,7 @@ def run_program(gp, inputs):
     io = np.array([b.ctypes.data for b in bufs], dtype=np.intp)
     arena = np.empty(max(gp.arena_bytes, 1), np.uint8)
     status = np.zeros(1, np.int64)
-    rc = lib.fn(gp.run_entry)(io.ctypes.data, arena.ctypes.data, status.ctypes.data)
+    rc = lib.fn(gp.run_entry)(io.ctypes.data, arena.ctypes.data, runtime.rng.ADDRESS, status.ctypes.data)
     return rc, outs
 
 

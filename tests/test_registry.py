@@ -11,77 +11,21 @@ import pytest
 
 import mxcc as mx
 from mxcc.codegen import emit_kernel, families, kernel_name, lower_node
-from mxcc.codegen.program import Buf, Meta
+from mxcc.codegen.program import RNG, Buf, Meta
 from mxcc.ir import Attr, TensorType, registry
 from mxcc.ir.attrs import attr_to_string
+from mxcc.ir.samples import find_sample as _find_sample  # noqa: E402
 from mxcc.ndarray.invoke import infer
 from mxcc.runtime import toolchain_c
-
-F = "float32"
-I = "int64"
-_GEOM = {"shape": (2, 4), "strides": (0, 1), "offset": 0, "idx_strides": (1, 0), "axes": (0,)}
-
-# Inputs ((shape, dtype) per input) and attributes for ops the generic guess below cannot satisfy.
-SAMPLES = {
-    "pick": [([((2, 3), F), ((2,), F)], {})],
-    "take": [([((3, 4), F), ((2,), I)], {})],
-    "scatter_nd": [([((3,), F), ((2, 3), I)], {"shape": (4, 5)})],
-    "_scatter_set_nd": [([((4, 5), F), ((3,), F), ((2, 3), I)], {"shape": (4, 5)})],
-    "gather_nd": [([((4, 5), F), ((2, 3), I)], {})],
-    "_index_get": [([((3, 4), F), ((1, 2), I)], _GEOM)],
-    "_index_set": [([((3, 4), F), ((1,), F), ((1, 2), I)], _GEOM)],
-    "batch_dot": [([((2, 3, 4), F), ((2, 4, 5), F)], {})],
-    "Reshape": [([((2, 3), F)], {"shape": (3, 2)})],
-    "broadcast_to": [([((1, 3), F)], {"shape": (2, 3)})],
-    "_slice_assign": [([((4, 5), F), ((2, 5), F)], {"begin": (0,), "end": (2,)})],
-    "Pad": [([((1, 1, 2, 3), F)], {"mode": "constant", "pad_width": (0, 0, 0, 0, 1, 1, 1, 1)})],
-    "one_hot": [([((4,), "int32")], {"depth": 3})],
-    "Cast": [([((2, 3), F)], {"dtype": "int32"})],
-    "clip": [([((2, 3), F)], {"a_min": -1.0, "a_max": 1.0})],
-    "_full": [([], {"shape": (2, 3), "value": 2.0})],
-    "_arange": [([], {"start": 0.0, "stop": 5.0})],
-    "_linspace": [([], {"start": 0.0, "stop": 1.0, "num": 5})],
-    "_eye": [([], {"N": 3})],
-    "where": [([((2, 3), F), ((2, 3), F), ((2, 3), F)], {})],
-    "_random_randint": [([], {"low": 0, "high": 10, "shape": (2, 3)})],
-}
-
-# a value for each required attribute kind, when an op has no sample
-_FILL = {"int": 1, "float": 0.5, "bool": False, "shape": (2, 3), "axes": (0,), "axis": 0, "dtype": "float32",
-         "str": "", "floats": (1.0,), "optints": (0,)}
-_SHAPES = [(2, 3), (2, 3, 4), (4,), (2, 3, 4, 5), (1, 3, 4, 4)]
-
-
-def _guesses(op):
-    yield from SAMPLES.get(op.name, [])
-    n = 2 if op.variadic else len(op.inputs)
-    attrs = {k: (sorted(a.choices)[0] if a.kind == "enum" and a.choices else _FILL[a.kind])
-             for k, a in op.attrs.items() if a.required}
-    for s in _SHAPES:
-        yield [(s, F)] * n, attrs
 
 
 def sample(op):
     """(in_types, parsed attrs, out_types, Lowering) for some valid input of `op`."""
     found, errors = _find_sample(op)
     if found is None:
-        pytest.fail(f"{op.name}: no valid sample input found; add one to SAMPLES in tests/test_registry.py. "
+        pytest.fail(f"{op.name}: no valid sample input found; add one to SAMPLES in ir/samples.py. "
                     "Tried:\n" + "\n".join(errors[-3:]))
     return found
-
-
-def _find_sample(op):
-    errors = []
-    for ins, attrs in _guesses(op):
-        in_types = [TensorType(s, d) for s, d in ins]
-        try:
-            parsed = op.parse_attrs(attrs)
-            out_types = infer(op, in_types, parsed)
-        except (ValueError, TypeError) as e:
-            errors.append(f"{[str(t) for t in in_types]} {attrs}: {e}")
-            continue
-        return (in_types, parsed, out_types, lower_node(op.name, parsed, in_types, out_types)), errors
-    return None, errors
 
 
 OPS = sorted(registry.all_ops(), key=lambda o: o.name)
@@ -116,7 +60,7 @@ def test_op_lowers_to_generated_source(op):
         assert launch.entry in entries, f"{op.name}: launch of unknown entry {launch.entry}"
         assert len(launch.args) == _n_params(entries[launch.entry]), f"{op.name}: {launch.entry} argument count"
         for a in launch.args:
-            assert isinstance(a, (Buf, Meta, int, float)), f"{op.name}: launch argument {a!r}"
+            assert isinstance(a, (Buf, Meta, int, float)) or a is RNG, f"{op.name}: launch argument {a!r}"
             if isinstance(a, Buf):
                 assert a.index < (len(out_types) if a.kind == "out" else len(in_types))
         assert all(isinstance(k, int) and isinstance(v, str) for k, v in launch.errors.items())

@@ -482,7 +482,7 @@ def test_movement_ops_in_a_graph_program():
     io = np.array([b.ctypes.data for b in [a, i, *outs]], dtype=np.intp)
     arena = np.empty(max(gp.arena_bytes, 1), np.uint8)
     status = np.zeros(1, np.int64)
-    assert lib.fn(gp.run_entry)(io.ctypes.data, arena.ctypes.data, status.ctypes.data) == 0
+    assert lib.fn(gp.run_entry)(io.ctypes.data, arena.ctypes.data, runtime.rng.ADDRESS, status.ctypes.data) == 0
     padded = np.pad(a.astype(np.float64), [(0, 0), (0, 0), (1, 1), (1, 1)], mode="edge")
     cat_ref = np.concatenate([padded[:, :1], padded[:, 1:]], axis=3)
     np.testing.assert_array_equal(outs[0], np.take(cat_ref, [0, 13, -1], axis=3, mode="wrap"))

@@ -27,3 +27,7 @@ def waitall():
 
 def concatenate(arrays, axis=0, always_copy=True):
     return globals()["concat"](*arrays, dim=axis)  # noqa: F821  (generated from the registry)
+
+
+from . import random  # noqa: E402  (mx.nd.random)
+from .serialize import load, load_frombuffer, save  # noqa: E402

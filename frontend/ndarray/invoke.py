@@ -13,7 +13,7 @@ import threading
 
 from .. import runtime
 from ..codegen import emit_kernel, lower_node, plan_kernel
-from ..codegen.program import Buf, Meta
+from ..codegen.program import RNG, Buf, Meta
 from ..context import Context, current_context
 from ..ir import Graph, TensorType, Value, registry
 from ..ir.errors import MXNetError
@@ -76,6 +76,8 @@ def build_plan(opdef, attrs, in_types, ctx: Context) -> Plan:
             elif isinstance(a, Meta):
                 keep.append(a.values)
                 template.append(a.values.ctypes.data)
+            elif a is RNG:
+                template.append(runtime.rng.ADDRESS)
             else:
                 template.append(a)
         calls.append((loaded.fn(launch.entry), template, tuple(slots), launch.errors))
