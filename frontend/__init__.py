@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (the pipeline layers, importable as mxcc.ir 
 )
 from . import ndarray as nd  # noqa: E402
 from .base import MXNetError  # noqa: E402
+from .compiled import CompiledGraph
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: E402
 
 __all__ = ["MXNetError", "Context", "cpu", "cpu_pinned", "gpu", "num_gpus", "current_context", "nd", "ndarray"]

@@ -86,6 +86,53 @@ UNARY = {
 }
 
 
+# d(output)/d(input) as a snippet over b = input, c = output; "0" = zero gradient (MXNet's
+# choice for step functions); missing = no rule (autodiff raises when it needs one).
+UNARY_GRAD = {
+    "abs": "(b > 0 ? (T)1 : (b < 0 ? (T)-1 : (T)0))", "sign": "0", "negative": "(T)-1",
+    "ceil": "0", "floor": "0", "round": "0", "rint": "0", "fix": "0", "trunc": "0",
+    "square": "(T)2 * b", "sqrt": "(T)0.5 / c", "rsqrt": "(T)-0.5 * c * c * c",
+    "cbrt": "c / ((T)3 * b)", "rcbrt": "-c / ((T)3 * b)",
+    "exp": "c", "expm1": "c + (T)1", "log": "(T)1 / b", "log10": "(T)1 / (b * (T)2.302585092994046)",
+    "log2": "(T)1 / (b * (T)0.6931471805599453)", "log1p": "(T)1 / ((T)1 + b)",
+    "sin": "cos(b)", "cos": "-sin(b)", "tan": "(T)1 + c * c",
+    "arcsin": "(T)1 / sqrt((T)1 - b * b)", "arccos": "(T)-1 / sqrt((T)1 - b * b)", "arctan": "(T)1 / ((T)1 + b * b)",
+    "sinh": "cosh(b)", "cosh": "sinh(b)", "tanh": "(T)1 - c * c",
+    "arcsinh": "(T)1 / sqrt(b * b + (T)1)", "arccosh": "(T)1 / sqrt(b * b - (T)1)", "arctanh": "(T)1 / ((T)1 - b * b)",
+    "degrees": "(T)57.29577951308232", "radians": "(T)0.017453292519943295",
+    "sigmoid": "c * ((T)1 - c)", "relu": "(b > 0 ? (T)1 : (T)0)", "softrelu": "(T)1 / ((T)1 + exp(-b))",
+    "softsign": "(T)1 / (((T)1 + fabs(b)) * ((T)1 + fabs(b)))", "erf": "(T)1.1283791670955126 * exp(-b * b)",
+    "reciprocal": "-c * c", "logical_not": "0",
+}
+
+
+def _infer_broadcast_first_dtype(op):
+    def infer(in_types, attrs):
+        return [TensorType(broadcast_shapes(op, *(t.shape for t in in_types)), in_types[0].dtype)]
+    return infer
+
+
+def expr_op(name, inputs, expr, scalar_attrs=()):
+    """A hidden op computing `expr` over broadcast inputs a, b, c and scalar attrs s0, s1 (backward ops)."""
+    def lower(in_types, out_types, attrs):
+        return ewise_lowering(expr, in_types, out_types[0], scalars=tuple(attrs[k] for k in scalar_attrs))
+
+    return register(OpDef(name, tuple(inputs), _infer_broadcast_first_dtype(name), lower, hidden=True,
+                          attrs={k: Attr("float") for k in scalar_attrs}, differentiable=False))
+
+
+def _expr_grad(bwd_name, scalar_attrs=()):
+    """Grad rule: one backward op over (out_grad, input, output) with the node's scalars."""
+    def grad(b, node, ogs):
+        extra = {k: node.attrs[k] for k in scalar_attrs}
+        return [b.op(bwd_name, ogs[0], node.inputs[0], node.outputs[0], **extra)]
+    return grad
+
+
+def _zero_grad(b, node, ogs):
+    return [b.zeros_like(v) for v in node.inputs]
+
+
 def _same_type(op):
     def infer(in_types, attrs):
         return [TensorType(in_types[0].shape, in_types[0].dtype)]
@@ -96,7 +143,14 @@ def _unary(name, expr):
     def lower(in_types, out_types, attrs):
         return ewise_lowering(_pick(expr, in_types[0].dtype), in_types, out_types[0])
 
-    register(OpDef(name, ("data",), _same_type(name), lower, nd_method=name,
+    deriv = UNARY_GRAD.get(name)
+    grad = None
+    if deriv == "0":
+        grad = _zero_grad
+    elif deriv is not None:
+        expr_op(f"_backward_{name}", ("out_grad", "data", "output"), f"a * ({deriv})")
+        grad = _expr_grad(f"_backward_{name}")
+    register(OpDef(name, ("data",), _same_type(name), lower, nd_method=name, grad=grad,
                    doc=f"Elementwise {name}."))
 
 
@@ -129,6 +183,44 @@ BINARY = {
     "logical_or": ("(T)(a != 0 || b != 0)", False),
     "logical_xor": ("(T)((a != 0) != (b != 0))", False),
 }
+# d/dlhs and d/drhs times the out grad, over a = out grad, b = lhs, c = rhs (broadcast, then summed
+# back to each input's shape). Comparisons and logical ops have zero gradient.
+BINARY_GRAD = {
+    "add": ("a", "a"), "sub": ("a", "-a"), "mul": ("a * c", "a * b"), "div": ("a / c", "-a * b / (c * c)"),
+    "mod": ("a", "-a * floor(b / c)"), "power": ("a * c * pow(b, c - (T)1)", "a * pow(b, c) * log(b)"),
+    "maximum": ("a * (T)(b >= c)", "a * (T)(b < c)"), "minimum": ("a * (T)(b <= c)", "a * (T)(b > c)"),
+    "hypot": ("a * b / hypot(b, c)", "a * c / hypot(b, c)"),
+}
+# the same over a = out grad, b = data, c = output, s0 = scalar, for the scalar forms
+SCALAR_GRAD = {
+    "_plus_scalar": "a", "_minus_scalar": "a", "_rminus_scalar": "-a", "_mul_scalar": "a * (T)s0",
+    "_div_scalar": "a / (T)s0", "_rdiv_scalar": "-a * c / b", "_mod_scalar": "a",
+    "_rmod_scalar": "-a * floor((T)s0 / b)", "_power_scalar": "a * (T)s0 * pow(b, (T)s0 - (T)1)",
+    "_rpower_scalar": "a * c * log((T)s0)", "_maximum_scalar": "a * (T)(b >= (T)s0)",
+    "_minimum_scalar": "a * (T)(b <= (T)s0)", "_hypot_scalar": "a * b / c",
+}
+
+
+def _binary_grad(base):
+    lhs_name, rhs_name = f"_backward_broadcast_{base}_lhs", f"_backward_broadcast_{base}_rhs"
+    for name, e in zip((lhs_name, rhs_name), BINARY_GRAD[base]):
+        expr_op(name, ("out_grad", "lhs", "rhs"), e)
+
+    def grad(b, node, ogs):
+        lhs, rhs = node.inputs
+        return [b.sum_to(b.op(lhs_name, ogs[0], lhs, rhs), lhs.type.shape),
+                b.sum_to(b.op(rhs_name, ogs[0], lhs, rhs), rhs.type.shape)]
+    return grad
+
+
+def _scalar_grad(name):
+    deriv = SCALAR_GRAD.get(name)
+    if deriv is None:
+        return None, False
+    expr_op(f"_backward{name}", ("out_grad", "data", "output"), deriv, ("scalar",))
+    return _expr_grad(f"_backward{name}", ("scalar",)), True
+
+
 # MXNet's scalar op names differ from the broadcast ones for the arithmetic family.
 _SCALAR_NAME = {"add": "plus", "sub": "minus", "mul": "mul", "div": "div", "mod": "mod", "power": "power"}
 _REFLECT = {"greater": "lesser", "greater_equal": "lesser_equal", "lesser": "greater", "lesser_equal": "greater_equal"}
@@ -155,12 +247,14 @@ def _binary(base, expr, reflected):
     def lower(in_types, out_types, attrs):
         return ewise_lowering(_pick(expr, in_types[0].dtype), in_types, out_types[0])
 
-    register(OpDef(f"broadcast_{base}", ("lhs", "rhs"), infer_bcast, lower,
+    grad = _binary_grad(base) if base in BINARY_GRAD else None
+    register(OpDef(f"broadcast_{base}", ("lhs", "rhs"), infer_bcast, lower, grad=grad, differentiable=grad is not None,
                    doc=f"Elementwise {base} with NumPy broadcasting."))
     if base in ("add", "sub", "mul", "div", "mod", "power", "maximum", "minimum", "hypot"):
         strict = {"add": "elemwise_add", "sub": "elemwise_sub", "mul": "elemwise_mul", "div": "elemwise_div"}.get(base)
         if strict:
-            register(OpDef(strict, ("lhs", "rhs"), infer_strict, lower, doc=f"Elementwise {base}, equal shapes."))
+            register(OpDef(strict, ("lhs", "rhs"), infer_strict, lower, grad=grad,
+                           doc=f"Elementwise {base}, equal shapes."))
 
     sname = _SCALAR_NAME.get(base, base)
 
@@ -169,14 +263,17 @@ def _binary(base, expr, reflected):
                               scalars=(attrs["scalar"],))
 
     scalar_attrs = {"scalar": Attr("float", 1.0)}
-    register(OpDef(f"_{sname}_scalar", ("data",), _same_type(base), lower_scalar, attrs=scalar_attrs, hidden=True))
+    sgrad, sdiff = _scalar_grad(f"_{sname}_scalar")
+    register(OpDef(f"_{sname}_scalar", ("data",), _same_type(base), lower_scalar, attrs=scalar_attrs, hidden=True,
+                   grad=sgrad, differentiable=sdiff))
     if reflected and base not in _REFLECT:
         def lower_rscalar(in_types, out_types, attrs, e=expr):
             body = _subst(_pick(e, in_types[0].dtype), a="((T)s0)", b="a")
             return ewise_lowering(body, in_types, out_types[0], scalars=(attrs["scalar"],))
 
+        rgrad, rdiff = _scalar_grad(f"_r{sname}_scalar")
         register(OpDef(f"_r{sname}_scalar", ("data",), _same_type(base), lower_rscalar, attrs=scalar_attrs,
-                       hidden=True))
+                       hidden=True, grad=rgrad, differentiable=rdiff))
 
 
 for _n, (_e, _r) in BINARY.items():
@@ -204,7 +301,13 @@ def _lower_where(in_types, out_types, attrs):
     return ewise_lowering("(a != 0 ? b : c)", in_types, out_types[0], **args)
 
 
-register(OpDef("where", ("condition", "x", "y"), _infer_where, _lower_where,
+def _grad_where(b, node, ogs):
+    cond = node.inputs[0]
+    zero = b.zeros_like(ogs[0])
+    return [None, b.op("where", cond, ogs[0], zero), b.op("where", cond, zero, ogs[0])]
+
+
+register(OpDef("where", ("condition", "x", "y"), _infer_where, _lower_where, grad=_grad_where,
                doc="Elements of x where condition is nonzero, else of y."))
 
 
@@ -213,7 +316,14 @@ def _lower_clip(in_types, out_types, attrs):
                           scalars=(attrs["a_min"], attrs["a_max"]))
 
 
-register(OpDef("clip", ("data",), _same_type("clip"), _lower_clip,
+expr_op("_backward_clip", ("out_grad", "data"), "(b >= (T)s0 && b <= (T)s1) ? a : (T)0", ("a_min", "a_max"))
+
+
+def _grad_clip(b, node, ogs):
+    return [b.op("_backward_clip", ogs[0], node.inputs[0], a_min=node.attrs["a_min"], a_max=node.attrs["a_max"])]
+
+
+register(OpDef("clip", ("data",), _same_type("clip"), _lower_clip, grad=_grad_clip,
                attrs={"a_min": Attr("float"), "a_max": Attr("float")}, nd_method="clip",
                doc="Clip values to [a_min, a_max]."))
 
@@ -226,7 +336,11 @@ def _lower_copy(in_types, out_types, attrs):
     return ewise_lowering("a", in_types, out_types[0])
 
 
+def _grad_cast(b, node, ogs):
+    return [b.op("Cast", ogs[0], dtype=node.inputs[0].type.dtype)]
+
+
 register(OpDef("Cast", ("data",), _infer_cast, _lower_copy, attrs={"dtype": Attr("dtype")}, aliases=("cast",),
-               doc="Cast to another dtype."))
+               grad=_grad_cast, doc="Cast to another dtype."))
 register(OpDef("_copy", ("data",), _same_type("_copy"), _lower_copy, aliases=("identity",),
-               doc="A copy of the input."))
+               grad=lambda b, node, ogs: [ogs[0]], doc="A copy of the input."))
