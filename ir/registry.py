@@ -53,6 +53,16 @@ class OpDef:
     nd_method: str | None = None  # exposed as NDArray.<nd_method> as well
     differentiable: bool = True
     hidden: bool = False  # internal op: mx.nd._internal only
+    # Symbol-level structure (MXNet's list_arguments / list_auxiliary_states / list_outputs):
+    aux_inputs: tuple = ()  # names of inputs that are auxiliary states (BatchNorm's moving_mean, ...)
+    updates: dict = field(default_factory=dict)  # output index -> input index it is the new value of
+    num_visible_outputs: int | Callable | None = None  # outputs a Symbol shows (None = all but updates)
+    output_names: tuple | Callable = ("output",)  # suffixes of the outputs, e.g. ("output", "mean", "var")
+    train_dependent: bool = False  # behaves differently in training: gets a bool attr "_train"
+
+    def __post_init__(self):
+        if self.train_dependent and "_train" not in self.attrs:
+            self.attrs = {**self.attrs, "_train": Attr("bool", False, doc="set by the executor/autograd")}
 
     @property
     def variadic(self) -> bool:
@@ -61,6 +71,13 @@ class OpDef:
     def outputs_for(self, attrs: dict) -> int:
         """How many outputs a node of this op with these parsed attrs has."""
         n = self.num_outputs
+        return n(attrs) if callable(n) else n
+
+    def visible_outputs(self, attrs: dict) -> int:
+        """How many outputs a Symbol of this op exposes (MXNet's NumVisibleOutputs)."""
+        n = self.num_visible_outputs
+        if n is None:
+            return self.outputs_for(attrs) - len(self.updates)
         return n(attrs) if callable(n) else n
 
     def parse_attrs(self, given: dict) -> dict:
