@@ -35,10 +35,14 @@ def lower_node(op: str, attrs: dict, in_types, out_types) -> Lowering:
     return opdef.lower(list(in_types), list(out_types), attrs)
 
 
-def emit(graph: Graph, target: str = "c") -> GraphProgram:
+def emit(graph: Graph, target: str = "c", late_inputs=()) -> GraphProgram:
     """A whole graph as one translation unit: every distinct kernel once, plus a `run` entry
     that calls them in order over caller-provided I/O buffers, one arena and the random
     generator's state: run(io, arena, rng, status).
+
+    `late_inputs` (Values among the graph inputs, e.g. head gradients) split the schedule in
+    two more entries sharing the arena: `forward` runs every node that does not depend on
+    them, `backward` the rest (an executor's forward(is_train=True) and backward()).
 
     Intermediates get naive, 64-byte aligned arena slots here; passes/plan_memory.py (when it
     runs) replaces the layout with a shared one.
@@ -53,7 +57,12 @@ def emit(graph: Graph, target: str = "c") -> GraphProgram:
         out_slots.setdefault(v.id, f"io[{len(graph.inputs) + j}]")
     arena = 0
     steps, metas = [], []
+    late = {v.id for v in late_inputs}
+    for node in graph.nodes:
+        if any(v.id in late for v in node.inputs):
+            late.update(o.id for o in node.outputs)
     for idx, node in enumerate(graph.nodes):
+        stage = "backward" if any(o.id in late for o in node.outputs) else "forward"
         opdef = registry.get(node.op)
         attrs = opdef.parse_attrs(node.attrs)
         for v in node.outputs:
@@ -83,15 +92,18 @@ def emit(graph: Graph, target: str = "c") -> GraphProgram:
                     args.append(f"(intptr_t)meta{len(metas) - 1}")
                 else:
                     args.append(_c_literal(a))
-            steps.append({"node": idx, "entry": launch.entry, "args": args})
+            steps.append({"node": idx, "entry": launch.entry, "args": args, "stage": stage})
     copies = []  # outputs that are graph inputs, or listed twice, are copied into their slot
     for j, v in enumerate(graph.outputs):
         slot = f"io[{len(graph.inputs) + j}]"
         if loc.get(v.id) != slot:
-            copies.append({"dst": slot, "src": loc[v.id], "nbytes": v.type.nbytes})
-    name = "mx_graph_" + hashlib.sha1(repr((sorted(kernels), steps, copies)).encode()).hexdigest()[:12]
-    run = render_template(target, "graph.j2", name=name, steps=steps, metas=metas, copies=copies)
-    entries[f"{name}_run"] = f"int {name}_run(intptr_t io_, intptr_t arena_, intptr_t rng_, intptr_t status_);"
+            copies.append({"dst": slot, "src": loc[v.id], "nbytes": v.type.nbytes,
+                           "stage": "backward" if v.id in late else "forward"})
+    stages = ["run"] + (["forward", "backward"] if late_inputs else [])
+    name = "mx_graph_" + hashlib.sha1(repr((sorted(kernels), steps, copies, stages)).encode()).hexdigest()[:12]
+    run = render_template(target, "graph.j2", name=name, steps=steps, metas=metas, copies=copies, stages=stages)
+    for st in stages:
+        entries[f"{name}_{st}"] = f"int {name}_{st}(intptr_t io_, intptr_t arena_, intptr_t rng_, intptr_t status_);"
     source = render_template(target, "prelude.j2") + "\n" + "\n".join(kernels.values()) + "\n" + run
     return GraphProgram(Program(name, source, entries, target), arena, len(graph.inputs), len(graph.outputs),
                         [n.op for n in graph.nodes])
@@ -121,3 +133,7 @@ class GraphProgram:
     @property
     def run_entry(self) -> str:
         return f"{self.program.name}_run"
+
+    def entry(self, stage: str) -> str:
+        """`run` (everything), or `forward` / `backward` when emitted with late inputs."""
+        return f"{self.program.name}_{stage}"

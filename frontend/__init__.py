@@ -5,15 +5,13 @@ passes, and runs as C that mxcc generated, compiled and loaded itself.
 """
 __version__ = "0.1.0"
 
-from . import (  # noqa: E402,F401  (the pipeline layers, importable as mxcc.ir etc.)
-    ir,
-    ndarray,  # noqa: E402
-    random,  # noqa: E402
-    runtime,
-)
-from . import ndarray as nd  # noqa: E402
-from .base import MXNetError  # noqa: E402
+from . import executor, ir, name, ndarray, random, runtime, symbol
+from . import ndarray as nd
+from . import symbol as sym
+from .attribute import AttrScope
+from .base import MXNetError
 from .compiled import CompiledGraph
-from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: E402
+from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
-__all__ = ["MXNetError", "Context", "cpu", "cpu_pinned", "gpu", "num_gpus", "current_context", "nd", "ndarray"]
+__all__ = ["sym", "symbol", "executor", "name", "AttrScope", "MXNetError", "Context", "cpu", "cpu_pinned", "gpu",
+           "num_gpus", "current_context", "nd", "ndarray", "CompiledGraph", "ir", "runtime", "random"]

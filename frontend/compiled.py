@@ -20,15 +20,16 @@ _loaded: dict = {}
 
 
 class CompiledGraph:
-    def __init__(self, graph: Graph, target: str = "c", passes=None, tag: str = "graph"):
+    def __init__(self, graph: Graph, target: str = "c", passes=None, tag: str = "graph", late_inputs=()):
         self.graph = run_pipeline(graph, passes, tag=tag)
-        self.gp = emit(self.graph, target)
+        self.gp = emit(self.graph, target, late_inputs=late_inputs)
         prog = self.gp.program
         lib = _loaded.get(prog.name)
         if lib is None:
             lib = _loaded[prog.name] = runtime.toolchain_c.load(prog.source, prog.cdecls, prog.name)
         else:
             bump("cache_hits")
+        self._lib = lib
         self._run = lib.fn(self.gp.run_entry)
         self.arena = np.empty(max(self.gp.arena_bytes, 1), np.uint8)  # numpy only holds the bytes
         self._status = np.zeros(1, np.int64)
@@ -38,14 +39,33 @@ class CompiledGraph:
     def source(self) -> str:
         return self.gp.program.source
 
+    def set_io(self, ptrs) -> None:
+        """Fix the buffer addresses (inputs then outputs, in graph order) for later `call`s."""
+        self._io[:] = ptrs
+
+    def entry(self, stage: str = "run"):
+        """A callable running one entry (`run`, or `forward`/`backward`) over the fixed I/O."""
+        fn = self._lib.fn(self.gp.entry(stage))
+        io, arena, status = self._io.ctypes.data, self.arena.ctypes.data, self._status.ctypes.data
+
+        def call():
+            rc = fn(io, arena, runtime.rng.ADDRESS, status)
+            if rc:
+                self._raise(rc)
+            return 0
+        return call
+
+    def _raise(self, rc):
+        node = self.graph.nodes[int(self._status[0])]
+        where = f" (node {node.name})" if node.name else ""
+        raise MXNetError(f"{node.op}{where}: kernel failed with error code {rc}")
+
     def run_ptrs(self, ptrs) -> None:
         """Run over buffer addresses: inputs then outputs, in graph order."""
         self._io[:] = ptrs
         rc = self._run(self._io.ctypes.data, self.arena.ctypes.data, runtime.rng.ADDRESS, self._status.ctypes.data)
         if rc:
-            node = self.graph.nodes[int(self._status[0])]
-            where = f" (node {node.name})" if node.name else ""
-            raise MXNetError(f"{node.op}{where}: kernel failed with error code {rc}")
+            self._raise(rc)
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """Run on host arrays (tests and tools): returns new output arrays."""

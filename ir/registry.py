@@ -59,6 +59,10 @@ class OpDef:
     num_visible_outputs: int | Callable | None = None  # outputs a Symbol shows (None = all but updates)
     output_names: tuple | Callable = ("output",)  # suffixes of the outputs, e.g. ("output", "mean", "var")
     train_dependent: bool = False  # behaves differently in training: gets a bool attr "_train"
+    inputs_fn: Callable | None = None  # attrs -> input names, when they depend on attrs (no_bias drops "bias")
+    # Symbol-level shape inference of parameters: (in_types with None for unknown, attrs) ->
+    # list of TensorType | None per input (e.g. FullyConnected's weight from data and num_hidden)
+    infer_args: Callable | None = None
 
     def __post_init__(self):
         if self.train_dependent and "_train" not in self.attrs:
@@ -67,6 +71,10 @@ class OpDef:
     @property
     def variadic(self) -> bool:
         return len(self.inputs) == 1 and self.inputs[0].startswith("*")
+
+    def input_names(self, attrs: dict) -> tuple:
+        """The op's input names for these parsed attrs (MXNet's ListArguments of one node)."""
+        return tuple(self.inputs_fn(attrs)) if self.inputs_fn else tuple(self.inputs)
 
     def outputs_for(self, attrs: dict) -> int:
         """How many outputs a node of this op with these parsed attrs has."""
@@ -84,9 +92,10 @@ class OpDef:
         return parse_attrs(self.name, self.attrs, given)
 
     def infer_types(self, in_types: list[TensorType], attrs: dict) -> list[TensorType]:
-        if not self.variadic and len(in_types) != len(self.inputs):
+        names = self.input_names(attrs)
+        if not self.variadic and len(in_types) != len(names):
             raise ShapeError(
-                f"{self.name}: expected {len(self.inputs)} input(s) ({', '.join(self.inputs)}), got {len(in_types)}"
+                f"{self.name}: expected {len(names)} input(s) ({', '.join(names)}), got {len(in_types)}"
             )
         return self.infer(in_types, attrs)
 

@@ -20,6 +20,24 @@ import cffi
 from ..ir.errors import MXNetError
 from . import cache, stats
 
+
+def _pin_openmp_runtime():
+    """Keep libgomp loaded for the life of the process: when a kernel library is unloaded at exit
+    while OpenMP worker threads still spin inside libgomp, the process can crash."""
+    import ctypes
+    import ctypes.util
+
+    for name in ("libgomp.so.1", ctypes.util.find_library("gomp")):
+        if name:
+            try:
+                return ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                continue
+    return None
+
+
+_GOMP = _pin_openmp_runtime()
+
 CFLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=gnu11", "-fno-math-errno")
 
 

@@ -221,6 +221,27 @@ def _scalar_grad(name):
     return _expr_grad(f"_backward{name}", ("scalar",)), True
 
 
+# MXNet's older CamelCase names (symbol JSON from MXNet 0.x/1.x uses them; Symbol operators name
+# their nodes after them: `a + b` is `_plus0`)
+_ALIASES = {
+    "elemwise_add": ("_Plus", "_plus", "_add"), "elemwise_sub": ("_Minus", "_minus", "_sub"),
+    "elemwise_mul": ("_Mul", "_mul"), "elemwise_div": ("_Div", "_div"),
+    "broadcast_power": ("_Power", "_power"), "broadcast_maximum": ("_Maximum", "_maximum"),
+    "broadcast_minimum": ("_Minimum", "_minimum"), "broadcast_hypot": ("_Hypot", "_hypot"),
+    "broadcast_mod": ("_Mod", "_mod"), "broadcast_equal": ("_Equal", "_equal"),
+    "broadcast_not_equal": ("_Not_Equal", "_not_equal"), "broadcast_greater": ("_Greater", "_greater"),
+    "broadcast_greater_equal": ("_Greater_Equal", "_greater_equal"), "broadcast_lesser": ("_Lesser", "_lesser"),
+    "broadcast_lesser_equal": ("_Lesser_Equal", "_lesser_equal"),
+    "_plus_scalar": ("_PlusScalar",), "_minus_scalar": ("_MinusScalar",), "_rminus_scalar": ("_RMinusScalar",),
+    "_mul_scalar": ("_MulScalar",), "_div_scalar": ("_DivScalar",), "_rdiv_scalar": ("_RDivScalar",),
+    "_mod_scalar": ("_ModScalar",), "_rmod_scalar": ("_RModScalar",), "_power_scalar": ("_PowerScalar",),
+    "_rpower_scalar": ("_RPowerScalar",), "_maximum_scalar": ("_MaximumScalar",),
+    "_minimum_scalar": ("_MinimumScalar",), "_hypot_scalar": ("_HypotScalar",), "_equal_scalar": ("_EqualScalar",),
+    "_not_equal_scalar": ("_NotEqualScalar",), "_greater_scalar": ("_GreaterScalar",),
+    "_greater_equal_scalar": ("_GreaterEqualScalar",), "_lesser_scalar": ("_LesserScalar",),
+    "_lesser_equal_scalar": ("_LesserEqualScalar",),
+}
+
 # MXNet's scalar op names differ from the broadcast ones for the arithmetic family.
 _SCALAR_NAME = {"add": "plus", "sub": "minus", "mul": "mul", "div": "div", "mod": "mod", "power": "power"}
 _REFLECT = {"greater": "lesser", "greater_equal": "lesser_equal", "lesser": "greater", "lesser_equal": "greater_equal"}
@@ -249,11 +270,11 @@ def _binary(base, expr, reflected):
 
     grad = _binary_grad(base) if base in BINARY_GRAD else None
     register(OpDef(f"broadcast_{base}", ("lhs", "rhs"), infer_bcast, lower, grad=grad, differentiable=grad is not None,
-                   doc=f"Elementwise {base} with NumPy broadcasting."))
+                   aliases=_ALIASES.get(f"broadcast_{base}", ()), doc=f"Elementwise {base} with NumPy broadcasting."))
     if base in ("add", "sub", "mul", "div", "mod", "power", "maximum", "minimum", "hypot"):
         strict = {"add": "elemwise_add", "sub": "elemwise_sub", "mul": "elemwise_mul", "div": "elemwise_div"}.get(base)
         if strict:
-            register(OpDef(strict, ("lhs", "rhs"), infer_strict, lower, grad=grad,
+            register(OpDef(strict, ("lhs", "rhs"), infer_strict, lower, grad=grad, aliases=_ALIASES.get(strict, ()),
                            doc=f"Elementwise {base}, equal shapes."))
 
     sname = _SCALAR_NAME.get(base, base)
@@ -265,7 +286,7 @@ def _binary(base, expr, reflected):
     scalar_attrs = {"scalar": Attr("float", 1.0)}
     sgrad, sdiff = _scalar_grad(f"_{sname}_scalar")
     register(OpDef(f"_{sname}_scalar", ("data",), _same_type(base), lower_scalar, attrs=scalar_attrs, hidden=True,
-                   grad=sgrad, differentiable=sdiff))
+                   grad=sgrad, differentiable=sdiff, aliases=_ALIASES.get(f"_{sname}_scalar", ())))
     if reflected and base not in _REFLECT:
         def lower_rscalar(in_types, out_types, attrs, e=expr):
             body = _subst(_pick(e, in_types[0].dtype), a="((T)s0)", b="a")
@@ -273,7 +294,7 @@ def _binary(base, expr, reflected):
 
         rgrad, rdiff = _scalar_grad(f"_r{sname}_scalar")
         register(OpDef(f"_r{sname}_scalar", ("data",), _same_type(base), lower_rscalar, attrs=scalar_attrs,
-                       hidden=True, grad=rgrad, differentiable=rdiff))
+                       hidden=True, grad=rgrad, differentiable=rdiff, aliases=_ALIASES.get(f"_r{sname}_scalar", ())))
 
 
 for _n, (_e, _r) in BINARY.items():
