@@ -5,7 +5,8 @@ passes, and runs as C that mxcc generated, compiled and loaded itself.
 """
 __version__ = "0.1.0"
 
-from . import executor, ir, name, ndarray, random, runtime, symbol
+from . import executor, ir, model, module, name, ndarray, random, runtime, symbol
+from . import module as mod
 from . import ndarray as nd
 from . import symbol as sym
 from .attribute import AttrScope
@@ -14,4 +15,5 @@ from .compiled import CompiledGraph
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
 __all__ = ["sym", "symbol", "executor", "name", "AttrScope", "MXNetError", "Context", "cpu", "cpu_pinned", "gpu",
-           "num_gpus", "current_context", "nd", "ndarray", "CompiledGraph", "ir", "runtime", "random"]
+           "num_gpus", "current_context", "nd", "ndarray", "CompiledGraph", "ir", "runtime", "random",
+           "model", "module", "mod"]

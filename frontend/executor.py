@@ -182,7 +182,8 @@ class Executor:
                 raise ValueError(f"copy_params_from: '{name}' is not an auxiliary state of the symbol")
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
-        arg_shapes, _, aux_shapes = self._symbol.infer_shape(**kwargs)
+        known = {n: a.shape for n, a in zip(self._arg_names, self.arg_arrays) if n not in kwargs}
+        arg_shapes, _, aux_shapes = self._symbol.infer_shape(**known, **kwargs)
         if arg_shapes is None:
             raise MXNetError(f"reshape: cannot infer all shapes from {kwargs}")
         args, grads, aux = {}, {}, {}
