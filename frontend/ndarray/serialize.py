@@ -28,6 +28,7 @@ import numpy as np
 from ..context import cpu
 from ..ir.errors import MXNetError
 from ..ir.types import DTYPE_BY_FLAG, DTYPES
+from ..runtime.files import atomic_open
 from .ndarray import NDArray, empty
 
 LIST_MAGIC = 0x112
@@ -103,22 +104,8 @@ def save(fname, data):
     arrays, names = _as_named_list(data)
     for a in arrays:
         a.wait_to_read()
-    fname = os.fspath(fname)
-    directory = os.path.dirname(os.path.abspath(fname))
-    tmp = os.path.join(directory, f".{os.path.basename(fname)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _serialize(arrays, names, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, fname)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_open(fname, "wb") as f:
+        _serialize(arrays, names, f)
 
 
 def save_tobuffer(data) -> bytes:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 from ..ir import registry
 from ..ir.attrs import attr_to_string
 from ..ir.errors import MXNetError
+from ..runtime.files import atomic_write_bytes
 from .graph import SymNode, topo_nodes
 from .symbol import Symbol
 
@@ -46,19 +46,7 @@ def to_json(sym: Symbol) -> str:
 
 
 def save(sym: Symbol, fname: str) -> None:
-    text = to_json(sym)
-    d = os.path.dirname(os.path.abspath(fname))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=os.path.basename(fname) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, fname)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_bytes(fname, to_json(sym).encode())
 
 
 class SymbolJSONError(MXNetError, ValueError):
