@@ -17,11 +17,12 @@ system-deps:
 $(STAMP): pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,demo]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/tour.py
+	cd examples && ../$(PY) digits_lenet.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -100,7 +100,7 @@ def emit(graph: Graph, target: str = "c", late_inputs=()) -> GraphProgram:
             copies.append({"dst": slot, "src": loc[v.id], "nbytes": v.type.nbytes,
                            "stage": "backward" if v.id in late else "forward"})
     stages = ["run"] + (["forward", "backward"] if late_inputs else [])
-    name = "mx_graph_" + hashlib.sha1(repr((sorted(kernels), steps, copies, stages)).encode()).hexdigest()[:12]
+    name = "mx_graph_" + hashlib.sha1(repr((sorted(kernels), steps, metas, copies, stages)).encode()).hexdigest()[:12]
     run = render_template(target, "graph.j2", name=name, steps=steps, metas=metas, copies=copies, stages=stages)
     for st in stages:
         entries[f"{name}_{st}"] = f"int {name}_{st}(intptr_t io_, intptr_t arena_, intptr_t rng_, intptr_t status_);"

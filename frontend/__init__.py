@@ -5,7 +5,25 @@ passes, and runs as C that mxcc generated, compiled and loaded itself.
 """
 __version__ = "0.1.0"
 
-from . import executor, ir, model, module, name, ndarray, random, runtime, symbol
+from . import (
+    callback,
+    executor,
+    initializer,
+    io,
+    ir,
+    lr_scheduler,
+    metric,
+    model,
+    module,
+    name,
+    ndarray,
+    optimizer,
+    random,
+    registry,
+    runtime,
+    symbol,
+)
+from . import initializer as init
 from . import module as mod
 from . import ndarray as nd
 from . import symbol as sym

@@ -23,10 +23,17 @@ from . import cache, stats
 
 def _pin_openmp_runtime():
     """Keep libgomp loaded for the life of the process: when a kernel library is unloaded at exit
-    while OpenMP worker threads still spin inside libgomp, the process can crash."""
+    while OpenMP worker threads still spin inside libgomp, the process can crash.
+
+    Idle OpenMP threads spin for a while before sleeping (libgomp's default spin count is
+    300,000): on a machine whose cores are shared that steals them from whoever else runs,
+    and mxcc's own threads (engine worker, caller) often take turns. A shorter spin keeps the
+    wake-up fast between back-to-back kernels without that cost; $GOMP_SPINCOUNT overrides it.
+    """
     import ctypes
     import ctypes.util
 
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # read by libgomp when it loads, below
     for name in ("libgomp.so.1", ctypes.util.find_library("gomp")):
         if name:
             try:

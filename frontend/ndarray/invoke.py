@@ -31,7 +31,7 @@ _lock = threading.RLock()
 
 
 class Plan:
-    __slots__ = ("op", "out_types", "calls", "inline", "keep", "engine")
+    __slots__ = ("op", "out_types", "calls", "inline", "keep", "engine", "visible")
 
     def __init__(self, op, out_types, calls, inline, keep, engine):
         self.op, self.out_types, self.calls, self.inline, self.keep = op, out_types, calls, inline, keep
@@ -82,7 +82,9 @@ def build_plan(opdef, attrs, in_types, ctx: Context) -> Plan:
                 template.append(a)
         calls.append((loaded.fn(launch.entry), template, tuple(slots), launch.errors))
     inline = sum(math.prod(t.shape) for t in out_types) < INLINE_MAX
-    return Plan(opdef.name, out_types, calls, inline, keep, ctx_engine(ctx))
+    plan = Plan(opdef.name, out_types, calls, inline, keep, ctx_engine(ctx))
+    plan.visible = opdef.visible_outputs(attrs)  # Dropout's mask etc. stay hidden, as in MXNet
+    return plan
 
 
 def _type_error(opdef, inputs):
@@ -130,7 +132,10 @@ def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None):
                 _plans.clear()
             _plans[key] = plan
     engine = plan.engine
-    if out is None:
+    result = None
+    if opdef.updates:
+        outs, result = _update_outs(opdef, inputs, out, attrs, plan.out_types, ctx, engine)
+    elif out is None:
         outs = [_new_array(t.shape, t.dtype, ctx, engine) for t in plan.out_types]
     else:
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
@@ -148,7 +153,34 @@ def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None):
                     (inputs, outs, plan), plan.inline)
     if out is not None:
         return out
-    return outs[0] if len(outs) == 1 else outs
+    if result is not None:
+        return result
+    vis = plan.visible
+    return outs[0] if vis == 1 else outs[:vis]
+
+
+def _update_outs(opdef, inputs, out, attrs, out_types, ctx, engine):
+    """Outputs of an op whose outputs include new values of its inputs (OpDef.updates: optimizer
+    states, BatchNorm's moving statistics): as MXNet's mutable inputs, those are written into the
+    inputs themselves; the others go to `out` (in order) or new arrays. `out` may also give every
+    output. Returns (all outputs, what the call returns: its visible outputs)."""
+    given = [] if out is None else (list(out) if isinstance(out, (list, tuple)) else [out])
+    if given and len(given) == len(out_types):
+        _check_out(opdef, given, out_types)
+        return given, None
+    free = [k for k in range(len(out_types)) if k not in opdef.updates]
+    if len(given) > len(free):
+        raise ValueError(f"{opdef.name}: out holds {len(given)} arrays; the op has {len(free)} output(s) besides "
+                         f"the inputs it updates ({len(out_types)} in all)")
+    outs = [None] * len(out_types)
+    for k, j in opdef.updates.items():
+        outs[k] = inputs[j]
+    for n, k in enumerate(free):
+        outs[k] = given[n] if n < len(given) else _new_array(out_types[k].shape, out_types[k].dtype, ctx, engine)
+    _check_out(opdef, outs, out_types)
+    nvis = opdef.num_visible_outputs
+    nvis = len(free) if nvis is None else (nvis(opdef.parse_attrs(attrs)) if callable(nvis) else nvis)
+    return outs, (outs[0] if nvis == 1 else outs[:nvis])
 
 
 _new_array = None  # set by ndarray.py: a fast NDArray constructor

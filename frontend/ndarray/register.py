@@ -23,11 +23,14 @@ def make_function(opdef, public_name: str):
             inputs, attrs, pos = [], {}, list(args)
             for n in in_names:
                 if n in kwargs:
-                    inputs.append(kwargs.pop(n))
+                    v = kwargs.pop(n)
+                    if v is not None or opdef.inputs_fn is None:
+                        inputs.append(v)
                 elif pos:
                     inputs.append(pos.pop(0))
-                else:
+                elif opdef.inputs_fn is None:
                     raise TypeError(f"{public_name}: missing input '{n}'")
+                # else: an input that attributes may drop (no_bias); the count is checked against input_names()
             if len(pos) > len(attr_names):
                 raise TypeError(f"{public_name}: too many positional arguments ({len(args)})")
             for n, v in zip(attr_names, pos):

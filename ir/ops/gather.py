@@ -11,19 +11,24 @@ from __future__ import annotations
 import math
 
 from ..attrs import Attr
-from ..registry import Lowering, OpDef, ShapeError, register
+from ..registry import Lowering, OpDef, ShapeError, get, register
 from ..types import TensorType
 from ._shape import contiguous_strides, fmt, normalize_axis
 from .elementwise import ewise_lowering
+from .reduce import sum_to_shape
 
 
 def gather_lowering(data_t, idx_t, val_t, *, shape, dst, vst, ist, axes, data_shape, isk=0, mode="raise",
-                    scatter=False, data=("in", 0), val=("out", 0), idx=("in", 1), data_offset=0, pre=()):
-    """Lowering to the gather family; `axes` are the data axes the index components address."""
+                    scatter=False, data=("in", 0), val=("out", 0), idx=("in", 1), data_offset=0, pre=(),
+                    accumulate=False):
+    """Lowering to the gather family; `axes` are the data axes the index components address.
+    `accumulate` (with scatter) adds into data instead of writing: repeated indices add up."""
     dstrides = contiguous_strides(data_shape)
-    return Lowering("gather", {
-        "data_dtype": data_t.dtype, "val_dtype": val_t.dtype, "idx_dtype": idx_t.dtype, "mode": mode,
-        "scatter": bool(scatter)}, {
+    params = {"data_dtype": data_t.dtype, "val_dtype": val_t.dtype, "idx_dtype": idx_t.dtype, "mode": mode,
+              "scatter": bool(scatter)}
+    if accumulate:
+        params["accumulate"] = True
+    return Lowering("gather", params, {
         "shape": tuple(shape), "dst": tuple(dst), "vst": tuple(vst), "ist": tuple(ist),
         "X": tuple(data_shape[a] for a in axes), "ds": tuple(dstrides[a] for a in axes), "axes": tuple(axes),
         "isk": int(isk), "data": data, "val": val, "idx": idx, "data_offset": int(data_offset), "pre": tuple(pre)})
@@ -46,19 +51,62 @@ def _infer_take(in_types, attrs):
     return [TensorType(a.shape[:axis] + idx.shape + a.shape[axis + 1:], a.dtype)]
 
 
+def _take_geometry(a_shape, idx_shape, axis, out_shape):
+    ast = contiguous_strides(a_shape)
+    rest = len(a_shape) - axis - 1
+    return dict(shape=out_shape, dst=ast[:axis] + (0,) * len(idx_shape) + ast[axis + 1:],
+                vst=contiguous_strides(out_shape), ist=(0,) * axis + contiguous_strides(idx_shape) + (0,) * rest,
+                axes=(axis,), data_shape=a_shape)
+
+
 def _lower_take(in_types, out_types, attrs):
     a, idx = in_types
     out = out_types[0]
     axis = _take_axis(in_types, attrs)
-    ast = contiguous_strides(a.shape)
-    rest = len(a.shape) - axis - 1
-    return gather_lowering(
-        a, idx, out, shape=out.shape, dst=ast[:axis] + (0,) * len(idx.shape) + ast[axis + 1:],
-        vst=contiguous_strides(out.shape), ist=(0,) * axis + contiguous_strides(idx.shape) + (0,) * rest,
-        axes=(axis,), data_shape=a.shape, mode=attrs["mode"])
+    return gather_lowering(a, idx, out, **_take_geometry(a.shape, idx.shape, axis, out.shape), mode=attrs["mode"])
 
 
-register(OpDef("take", ("a", "indices"), _infer_take, _lower_take, nd_method="take", attrs={
+def _scatter_add(out_t, idx_t, g_t, geometry, **kw):
+    """out = zeros, then out[...] += out_grad[...] through the indices (a gradient of a gather)."""
+    return gather_lowering(out_t, idx_t, g_t, **geometry, scatter=True, accumulate=True, data=("out", 0),
+                           val=("in", 0), idx=("in", 1), pre=(("zero_bytes", out_t.nbytes),), **kw)
+
+
+def _parsed(node):
+    return get(node.op).parse_attrs(node.attrs)  # node.attrs are the attrs as given
+
+
+def _infer_backward_take(in_types, attrs):
+    g, idx = in_types
+    shape = attrs["shape"]
+    axis = _take_axis([TensorType(shape, g.dtype), idx], attrs)
+    want = shape[:axis] + idx.shape + shape[axis + 1:]
+    if g.shape != want:
+        raise ShapeError(f"_backward_take: out_grad of shape {fmt(g.shape)} does not match take of {fmt(shape)} "
+                         f"by indices {fmt(idx.shape)} on axis {axis} (expected {fmt(want)})")
+    return [TensorType(shape, g.dtype)]
+
+
+def _lower_backward_take(in_types, out_types, attrs):
+    g, idx = in_types
+    out = out_types[0]
+    axis = _take_axis([out, idx], attrs)
+    return _scatter_add(out, idx, g, _take_geometry(out.shape, idx.shape, axis, g.shape), mode=attrs["mode"])
+
+
+register(OpDef("_backward_take", ("out_grad", "indices"), _infer_backward_take, _lower_backward_take, hidden=True,
+               differentiable=False, attrs={"axis": Attr("int", 0), "mode": Attr("enum", "clip", choices=_MODES),
+                                            "shape": Attr("shape", doc="the data's shape")},
+               doc="Gradient of take: zeros of `shape` with out_grad added at the indices (repeats add up)."))
+
+
+def _grad_take(b, node, ogs):
+    p = _parsed(node)
+    a = node.inputs[0]
+    return [b.op("_backward_take", ogs[0], node.inputs[1], axis=p["axis"], mode=p["mode"], shape=a.type.shape), None]
+
+
+register(OpDef("take", ("a", "indices"), _infer_take, _lower_take, nd_method="take", grad=_grad_take, attrs={
     "axis": Attr("int", 0), "mode": Attr("enum", "clip", choices=_MODES)},
     doc="Elements of `a` at `indices` along `axis`; out-of-range indices are clipped, wrapped or an error."))
 
@@ -84,19 +132,52 @@ def _infer_pick(in_types, attrs):
     return [TensorType(kept if attrs["keepdims"] else dropped, in_types[0].dtype)]
 
 
+def _pick_geometry(data_shape, axis, dropped):
+    dst = contiguous_strides(data_shape)
+    st = contiguous_strides(dropped)
+    return dict(shape=dropped, dst=dst[:axis] + dst[axis + 1:], vst=st, ist=st, axes=(axis,), data_shape=data_shape)
+
+
 def _lower_pick(in_types, out_types, attrs):
     data, index = in_types
     axis, dropped, _ = _pick_axis(in_types, attrs)
-    dst = contiguous_strides(data.shape)
-    st = contiguous_strides(dropped)
-    return gather_lowering(data, index, out_types[0], shape=dropped, dst=dst[:axis] + dst[axis + 1:], vst=st, ist=st,
-                           axes=(axis,), data_shape=data.shape, mode=attrs["mode"])
+    return gather_lowering(data, index, out_types[0], **_pick_geometry(data.shape, axis, dropped), mode=attrs["mode"])
 
 
-register(OpDef("pick", ("data", "index"), _infer_pick, _lower_pick, nd_method="pick", attrs={
-    "axis": Attr("axis", -1), "keepdims": Attr("bool", False),
-    "mode": Attr("enum", "clip", choices={"clip", "wrap"})},
-    doc="One element along `axis` per position, chosen by `index`."))
+_PICK_ATTRS = {"axis": Attr("axis", -1), "keepdims": Attr("bool", False),
+               "mode": Attr("enum", "clip", choices={"clip", "wrap"})}
+
+
+def _infer_backward_pick(in_types, attrs):
+    g, index = in_types
+    data = TensorType(attrs["shape"], g.dtype)
+    want = _infer_pick([data, index], attrs)[0].shape
+    if g.shape != want:
+        raise ShapeError(f"_backward_pick: out_grad of shape {fmt(g.shape)}, expected {fmt(want)} for data "
+                         f"{fmt(data.shape)} and index {fmt(index.shape)}")
+    return [data]
+
+
+def _lower_backward_pick(in_types, out_types, attrs):
+    g, index = in_types
+    out = out_types[0]
+    axis, dropped, _ = _pick_axis([out, index], attrs)
+    return _scatter_add(out, index, g, _pick_geometry(out.shape, axis, dropped), mode=attrs["mode"])
+
+
+register(OpDef("_backward_pick", ("out_grad", "index"), _infer_backward_pick, _lower_backward_pick, hidden=True,
+               differentiable=False, attrs={**_PICK_ATTRS, "shape": Attr("shape", doc="the data's shape")},
+               doc="Gradient of pick: zeros of `shape` with out_grad at the picked positions."))
+
+
+def _grad_pick(b, node, ogs):
+    p = _parsed(node)
+    return [b.op("_backward_pick", ogs[0], node.inputs[1], axis=p["axis"], keepdims=p["keepdims"], mode=p["mode"],
+                 shape=node.inputs[0].type.shape), None]
+
+
+register(OpDef("pick", ("data", "index"), _infer_pick, _lower_pick, nd_method="pick", attrs=dict(_PICK_ATTRS),
+               grad=_grad_pick, doc="One element along `axis` per position, chosen by `index`."))
 
 
 # ---- gather_nd, scatter_nd ----------------------------------------------------------------------
@@ -128,7 +209,32 @@ def _lower_gather_nd(in_types, out_types, attrs):
     return gather_lowering(data, idx, out_types[0], **_nd_geometry(idx.shape, data.shape))
 
 
-register(OpDef("gather_nd", ("data", "indices"), _infer_gather_nd, _lower_gather_nd,
+def _infer_backward_gather_nd(in_types, attrs):
+    g, idx = in_types
+    shape = attrs["shape"]
+    want = _infer_gather_nd([TensorType(shape, g.dtype), idx], attrs)[0].shape
+    if g.shape != want:
+        raise ShapeError(f"_backward_gather_nd: out_grad of shape {fmt(g.shape)}, expected {fmt(want)} for data "
+                         f"{fmt(shape)} and indices {fmt(idx.shape)}")
+    return [TensorType(shape, g.dtype)]
+
+
+def _lower_backward_gather_nd(in_types, out_types, attrs):
+    g, idx = in_types
+    out = out_types[0]
+    return _scatter_add(out, idx, g, _nd_geometry(idx.shape, out.shape))
+
+
+register(OpDef("_backward_gather_nd", ("data", "indices"), _infer_backward_gather_nd, _lower_backward_gather_nd,
+               attrs={"shape": Attr("shape")}, hidden=True, differentiable=False,
+               doc="Zeros of `shape` with data added at indices (repeated indices add up): gather_nd's gradient."))
+
+
+def _grad_gather_nd(b, node, ogs):
+    return [b.op("_backward_gather_nd", ogs[0], node.inputs[1], shape=node.inputs[0].type.shape), None]
+
+
+register(OpDef("gather_nd", ("data", "indices"), _infer_gather_nd, _lower_gather_nd, grad=_grad_gather_nd,
                doc="data[indices[0, ...], indices[1, ...], ...]; negative indices count from the end."))
 
 
@@ -149,7 +255,11 @@ def _lower_scatter_nd(in_types, out_types, attrs):
                            val=("in", 0), pre=(("zero_bytes", out.nbytes),))
 
 
-register(OpDef("scatter_nd", ("data", "indices"), _infer_scatter_nd, _lower_scatter_nd,
+def _grad_scatter_nd(b, node, ogs):
+    return [b.op("gather_nd", ogs[0], node.inputs[1]), None]
+
+
+register(OpDef("scatter_nd", ("data", "indices"), _infer_scatter_nd, _lower_scatter_nd, grad=_grad_scatter_nd,
                attrs={"shape": Attr("shape")}, doc="Zeros of `shape` with data written at indices."))
 
 
@@ -166,8 +276,14 @@ def _lower_scatter_set_nd(in_types, out_types, attrs):
                            val=("in", 1), idx=("in", 2), pre=(("copy_bytes", out.nbytes, ("in", 0)),))
 
 
+def _grad_scatter_set_nd(b, node, ogs):
+    lhs, rhs, idx = node.inputs
+    return [b.op("_scatter_set_nd", ogs[0], b.zeros_like(rhs), idx, shape=lhs.type.shape),
+            b.op("gather_nd", ogs[0], idx), None]
+
+
 register(OpDef("_scatter_set_nd", ("lhs", "rhs", "indices"), _infer_scatter_set_nd, _lower_scatter_set_nd,
-               attrs={"shape": Attr("shape", ())}, hidden=True,
+               attrs={"shape": Attr("shape", ())}, hidden=True, grad=_grad_scatter_set_nd,
                doc="lhs with rhs written at indices (in place when the output is lhs)."))
 
 
@@ -242,8 +358,42 @@ def _lower_index_get(in_types, out_types, attrs):
     return _index_lowering(data, idx, out_types[0], attrs, vst=contiguous_strides(attrs["shape"]))
 
 
+def _geometry_of(node):
+    p = _parsed(node)
+    return {k: p[k] for k in _GEOMETRY}
+
+
+def _grad_index_get(b, node, ogs):
+    data, idx = node.inputs
+    return [b.op("_backward_index_get", ogs[0], idx, data_shape=data.type.shape, **_geometry_of(node)), None]
+
+
 register(OpDef("_index_get", ("data", "indices"), _infer_index_get, _lower_index_get, attrs=_GEOMETRY, hidden=True,
+               grad=_grad_index_get,
                doc="Advanced indexing: a strided region of data gathered through integer indices."))
+
+
+def _infer_backward_index_get(in_types, attrs):
+    g, idx = in_types
+    _check_geometry("_backward_index_get", attrs["data_shape"], idx.shape, attrs)
+    if g.shape != tuple(attrs["shape"]):
+        raise ShapeError(f"_backward_index_get: out_grad of shape {fmt(g.shape)}, expected {fmt(attrs['shape'])}")
+    return [TensorType(attrs["data_shape"], g.dtype)]
+
+
+def _lower_backward_index_get(in_types, out_types, attrs):
+    g, idx = in_types
+    out = out_types[0]
+    k = len(attrs["axes"])
+    geometry = dict(shape=attrs["shape"], dst=attrs["strides"], vst=contiguous_strides(attrs["shape"]),
+                    ist=attrs["idx_strides"], axes=attrs["axes"], data_shape=out.shape,
+                    isk=math.prod(idx.shape) // k if k else 0)
+    return _scatter_add(out, idx, g, geometry, data_offset=attrs["offset"])
+
+
+register(OpDef("_backward_index_get", ("out_grad", "indices"), _infer_backward_index_get, _lower_backward_index_get,
+               attrs={"data_shape": Attr("shape"), **_GEOMETRY}, hidden=True, differentiable=False,
+               doc="Gradient of _index_get: zeros of data_shape with out_grad added through the geometry."))
 
 
 def _value_strides(op, value_shape, shape):
@@ -274,5 +424,14 @@ def _lower_index_set(in_types, out_types, attrs):
                            pre=(("copy_bytes", out.nbytes, ("in", 0)),))
 
 
+def _grad_index_set(b, node, ogs):
+    lhs, value, idx = node.inputs
+    geo = _geometry_of(node)
+    region = b.op("_index_get", ogs[0], idx, **geo)
+    return [b.op("_index_set", ogs[0], b.zeros_like(value), idx, **geo), sum_to_shape(b, region, value.type.shape),
+            None]
+
+
 register(OpDef("_index_set", ("lhs", "value", "indices"), _infer_index_set, _lower_index_set, attrs=_GEOMETRY,
-               hidden=True, doc="lhs with value (broadcast) written through advanced indices; in place with out=lhs."))
+               hidden=True, grad=_grad_index_set,
+               doc="lhs with value (broadcast) written through advanced indices; in place with out=lhs."))

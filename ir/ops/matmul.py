@@ -4,6 +4,10 @@ The gemm family computes C(M,N) = A(M,K) . B(K,N) over contiguous operands, with
 (K,M) when `ta` and B stored (N,K) when `tb`, for a batch described by shape and strides.
 MXNet's transposes of N-D operands are transposes of the operand flattened to 2-D, so every
 op here maps onto that without copying.
+
+Gradients are products again: for C = op(A) op(B), dA = G op(B)^T (stored back as A is, so a
+transposed A gets op(B) G^T) and dB = op(A)^T G (or G^T op(A)); the transpose flags do the
+transposing, and matmul's broadcast batch axes are summed back to each operand's shape.
 """
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ import math
 
 from ..attrs import Attr
 from ..errors import MXNetError
-from ..registry import Lowering, OpDef, ShapeError, register
+from ..registry import Lowering, OpDef, ShapeError, get, register
 from ..types import TensorType
 from ._shape import broadcast_shapes, contiguous_strides, fmt
+from .reduce import sum_to_shape
 
 _DOT_ATTRS = {
     "transpose_a": Attr("bool", False, doc="Transpose lhs (flattened to 2-D) before the product."),
@@ -86,7 +91,48 @@ def _dot_lower(in_types, out_types, attrs):
     return _gemm("dot", in_types[0].dtype, M, N, K, ta, tb)
 
 
-register(OpDef("dot", ("lhs", "rhs"), _dot_infer, _dot_lower, attrs=dict(_DOT_ATTRS), nd_method="dot",
+def _stored_2d(shape, rows_first):
+    """How dot reads an operand as a stored matrix: (prod(shape[:-1]), shape[-1]) for lhs without
+    transpose_a and rhs with transpose_b (`rows_first`), else (shape[0], prod(shape[1:]))."""
+    shape = tuple(shape)
+    if rows_first:
+        return (math.prod(shape[:-1]), shape[-1])
+    return (shape[0], math.prod(shape[1:]))
+
+
+def _reshape(b, v, shape):
+    shape = tuple(shape)
+    if tuple(v.type.shape) == shape:
+        return v
+    if math.prod(shape) == 0:
+        return b.zeros(TensorType(shape, v.type.dtype))
+    return b.op("Reshape", v, shape=shape)
+
+
+def _mm(b, x, xs, y, ys, ta, tb, out_shape):
+    """dot of x and y read as the stored matrices xs and ys with the flags, as out_shape
+    (operands are reshaped only when dot's own N-D reading differs)."""
+    if _stored_2d(x.type.shape, not ta) != tuple(xs) or len(x.type.shape) == 1:
+        x = _reshape(b, x, xs)
+    if _stored_2d(y.type.shape, tb) != tuple(ys) or len(y.type.shape) == 1:
+        y = _reshape(b, y, ys)
+    return _reshape(b, b.op("dot", x, y, transpose_a=ta, transpose_b=tb), out_shape)
+
+
+def _grad_dot(b, node, ogs):
+    a, w = node.inputs
+    p = get(node.op).parse_attrs(node.attrs)
+    ta, tb = p["transpose_a"], p["transpose_b"]
+    ls, rs = a.type.shape, w.type.shape
+    _, M, N, _, _, _ = _dot_dims(ls, rs, ta, tb)
+    a2, b2, g2 = _stored_2d(ls, not ta), _stored_2d(rs, tb), (M, N)
+    g = ogs[0]
+    da = _mm(b, g, g2, w, b2, False, not tb, ls) if not ta else _mm(b, w, b2, g, g2, tb, True, ls)
+    db = _mm(b, a, a2, g, g2, not ta, False, rs) if not tb else _mm(b, g, g2, a, a2, True, ta, rs)
+    return [da, db]
+
+
+register(OpDef("dot", ("lhs", "rhs"), _dot_infer, _dot_lower, attrs=dict(_DOT_ATTRS), nd_method="dot", grad=_grad_dot,
                doc="Dot product of two arrays. N-D operands contract the last axis of lhs with the first "
                    "axis of rhs (result shape lhs.shape[:-1] + rhs.shape[1:]); transpose_a/transpose_b "
                    "transpose an operand flattened to 2-D. 1-D x 1-D is the inner product, shape (1,)."))
@@ -124,7 +170,22 @@ def _batch_dot_lower(in_types, out_types, attrs):
                  tuple(s * K * N for s in contiguous_strides(bshape)))
 
 
+def _grad_batch_dot(b, node, ogs):
+    a, w = node.inputs
+    p = get(node.op).parse_attrs(node.attrs)
+    ta, tb = p["transpose_a"], p["transpose_b"]
+    g = ogs[0]
+
+    def bd(x, y, fa, fb):
+        return b.op("batch_dot", x, y, transpose_a=fa, transpose_b=fb)
+
+    da = bd(g, w, False, not tb) if not ta else bd(w, g, tb, True)
+    db = bd(a, g, not ta, False) if not tb else bd(g, a, True, ta)
+    return [da, db]
+
+
 register(OpDef("batch_dot", ("lhs", "rhs"), _batch_dot_infer, _batch_dot_lower, attrs=dict(_DOT_ATTRS),
+               grad=_grad_batch_dot,
                doc="Batched matrix product: (B, M, K) x (B, K, N) -> (B, M, N) (leading batch dims must be "
                    "equal; transpose_a/transpose_b transpose the last two axes)."))
 
@@ -167,6 +228,25 @@ def _matmul_lower(in_types, out_types, attrs):
     return _gemm("matmul", in_types[0].dtype, M, N, K, False, False, bshape, strides(lb, M * K), strides(rb, K * N))
 
 
-register(OpDef("matmul", ("lhs", "rhs"), _matmul_infer, _matmul_lower,
+def _grad_matmul(b, node, ogs):
+    a, w = node.inputs
+    ls, rs = a.type.shape, w.type.shape
+    _, M, N, K, _, _, bshape, lb, rb = _matmul_dims(ls, rs)
+    a2, w2 = tuple(lb) + (M, K), tuple(rb) + (K, N)
+    g = _reshape(b, ogs[0], tuple(bshape) + (M, N))
+    if not bshape:  # plain matrices: dot with transpose flags
+        return [_mm(b, g, (M, N), w, (K, N), False, True, ls), _mm(b, a, (M, K), g, (M, N), True, False, rs)]
+    if tuple(lb) == tuple(rb):  # equal batch axes: batch_dot with transpose flags
+        return [_reshape(b, b.op("batch_dot", g, w, transpose_b=True), ls),
+                _reshape(b, b.op("batch_dot", a, g, transpose_a=True), rs)]
+    # broadcast batch axes: products over the broadcast batch, summed back to each operand
+    at = b.op("SwapAxis", _reshape(b, a, a2), dim1=-1, dim2=-2)
+    wt = b.op("SwapAxis", _reshape(b, w, w2), dim1=-1, dim2=-2)
+    da = sum_to_shape(b, b.op("matmul", g, wt), a2)
+    dw = sum_to_shape(b, b.op("matmul", at, g), w2)
+    return [_reshape(b, da, ls), _reshape(b, dw, rs)]
+
+
+register(OpDef("matmul", ("lhs", "rhs"), _matmul_infer, _matmul_lower, grad=_grad_matmul,
                doc="Matrix product with NumPy's rules: the last two axes are matrices, leading axes broadcast; "
                    "a 1-D lhs (rhs) is a row (column) vector whose axis is removed from the result."))

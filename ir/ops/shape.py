@@ -5,17 +5,23 @@ copy "a" (the input read with permuted, negated, zero or stepped element strides
 offset), or, for ops made of several pieces, a lowering of the `copies` family (see
 _pieces.py). Shapes and strides are run-time arguments, so one compile per dtype pair
 serves every shape and axis.
+
+Gradients are movements too: the inverse permutation, a reshape back, a sum over the
+broadcast or repeated axes (reduce.py's _sum_view, reading the out grad as a view), the out
+grad written into zeros (_backward_slice), a scatter-add along an axis for pad's edge and
+reflect modes (gather.py's _backward_take), slices for concat and split for stack.
 """
 from __future__ import annotations
 
 import math
 
 from ..attrs import Attr
-from ..registry import OpDef, ShapeError, register
+from ..registry import OpDef, ShapeError, get, register
 from ..types import TensorType
 from ._pieces import Pieces
 from ._shape import contiguous_strides, fmt, infer_reshape, normalize_axes, normalize_axis
 from .elementwise import ewise_lowering
+from .reduce import sum_to_shape
 
 
 def _view_lowering(in_type, out_type, shape, strides, offset=0):
@@ -37,6 +43,29 @@ def _check_ndim(op, t, low=1):
 def _same_dtype(op, in_types):
     if len({t.dtype for t in in_types}) > 1:
         raise TypeError(f"{op}: all inputs must share one dtype, got {', '.join(t.dtype for t in in_types)}")
+
+
+def _parsed(node):
+    return get(node.op).parse_attrs(node.attrs)  # node.attrs are the attrs as given
+
+
+def _reshape_to(b, g, shape):
+    """g (any shape of the same size) as `shape`."""
+    shape = tuple(shape)
+    if tuple(g.type.shape) == shape:
+        return g
+    if math.prod(shape) == 0:
+        return b.zeros(TensorType(shape, g.type.dtype))
+    return b.op("Reshape", g, shape=shape)
+
+
+def _grad_reshape(b, node, ogs):
+    return [_reshape_to(b, ogs[0], node.inputs[0].type.shape)]
+
+
+def _grad_sum_to_input(b, node, ogs):
+    """Broadcasting ops: sum the out grad over the broadcast axes (other inputs get none)."""
+    return [sum_to_shape(b, ogs[0], node.inputs[0].type.shape)] + [None] * (len(node.inputs) - 1)
 
 
 # ---- transpose, SwapAxis -----------------------------------------------------------------
@@ -62,8 +91,13 @@ def _lower_transpose(in_types, out_types, attrs):
     return _permuted(in_types, out_types, _perm("transpose", attrs["axes"], len(in_types[0].shape)))
 
 
+def _grad_transpose(b, node, ogs):
+    perm = _perm("transpose", _parsed(node)["axes"], len(node.inputs[0].type.shape))
+    return [b.op("transpose", ogs[0], axes=tuple(perm.index(i) for i in range(len(perm))))]
+
+
 register(OpDef("transpose", ("data",), _infer_transpose, _lower_transpose, attrs={"axes": Attr("shape", ())},
-               nd_method="transpose", doc="Permute the axes (reverse them when axes is empty)."))
+               nd_method="transpose", grad=_grad_transpose, doc="Permute the axes (reverse them when axes is empty)."))
 
 
 def _swap_perm(attrs, ndim):
@@ -84,8 +118,13 @@ def _lower_swap(in_types, out_types, attrs):
     return _permuted(in_types, out_types, _swap_perm(attrs, len(in_types[0].shape)))
 
 
+def _grad_swap(b, node, ogs):
+    p = _parsed(node)
+    return [b.op("SwapAxis", ogs[0], dim1=p["dim1"], dim2=p["dim2"])]
+
+
 register(OpDef("SwapAxis", ("data",), _infer_swap, _lower_swap, aliases=("swapaxes",),
-               attrs={"dim1": Attr("int", 0), "dim2": Attr("int", 0)}, nd_method="swapaxes",
+               attrs={"dim1": Attr("int", 0), "dim2": Attr("int", 0)}, nd_method="swapaxes", grad=_grad_swap,
                doc="Interchange two axes."))
 
 
@@ -97,7 +136,8 @@ def _infer_expand_dims(in_types, attrs):
 
 
 register(OpDef("expand_dims", ("data",), _infer_expand_dims, _flat_lowering, attrs={"axis": Attr("int")},
-               nd_method="expand_dims", doc="Insert an axis of size 1 at `axis` (-ndim-1 <= axis <= ndim)."))
+               nd_method="expand_dims", grad=_grad_reshape,
+               doc="Insert an axis of size 1 at `axis` (-ndim-1 <= axis <= ndim)."))
 
 
 def _infer_squeeze(in_types, attrs):
@@ -116,7 +156,7 @@ def _infer_squeeze(in_types, attrs):
 
 
 register(OpDef("squeeze", ("data",), _infer_squeeze, _flat_lowering, attrs={"axis": Attr("axes", None)},
-               nd_method="squeeze", doc="Remove axes of size 1 (all of them when axis is None)."))
+               nd_method="squeeze", grad=_grad_reshape, doc="Remove axes of size 1 (all of them when axis is None)."))
 
 
 def _infer_flatten(in_types, attrs):
@@ -126,6 +166,7 @@ def _infer_flatten(in_types, attrs):
 
 
 register(OpDef("Flatten", ("data",), _infer_flatten, _flat_lowering, aliases=("flatten",), nd_method="flatten",
+               grad=_grad_reshape,
                doc="Collapse every axis but the first: (d0, d1*...*dk)."))
 
 
@@ -152,7 +193,7 @@ def _infer_reshape(in_types, attrs):
     return [TensorType(out, in_types[0].dtype)]
 
 
-register(OpDef("Reshape", ("data",), _infer_reshape, _flat_lowering, aliases=("reshape",), attrs={
+register(OpDef("Reshape", ("data",), _infer_reshape, _flat_lowering, aliases=("reshape",), grad=_grad_reshape, attrs={
     "shape": Attr("shape", ()), "reverse": Attr("bool", False), "target_shape": Attr("shape", ()),
     "keep_highest": Attr("bool", False)}, doc="A copy with a new shape; codes 0, -1, -2, -3, -4 as in MXNet."))
 
@@ -183,7 +224,8 @@ def _infer_broadcast_to(in_types, attrs):
 
 
 register(OpDef("broadcast_to", ("data",), _infer_broadcast_to, _lower_broadcast, attrs={"shape": Attr("shape", ())},
-               nd_method="broadcast_to", doc="Broadcast to `shape`; a 0 keeps the input's dimension."))
+               nd_method="broadcast_to", grad=_grad_sum_to_input,
+               doc="Broadcast to `shape`; a 0 keeps the input's dimension."))
 
 
 def _infer_broadcast_axis(in_types, attrs):
@@ -202,6 +244,7 @@ def _infer_broadcast_axis(in_types, attrs):
 
 
 register(OpDef("broadcast_axis", ("data",), _infer_broadcast_axis, _lower_broadcast, aliases=("broadcast_axes",),
+               grad=_grad_sum_to_input,
                attrs={"axis": Attr("axes", ()), "size": Attr("shape", ())},
                doc="Broadcast axes of size 1 to the given sizes."))
 
@@ -227,7 +270,7 @@ def _infer_broadcast_like(in_types, attrs):
     return [TensorType(out, in_types[0].dtype)]
 
 
-register(OpDef("broadcast_like", ("lhs", "rhs"), _infer_broadcast_like, _lower_broadcast,
+register(OpDef("broadcast_like", ("lhs", "rhs"), _infer_broadcast_like, _lower_broadcast, grad=_grad_sum_to_input,
                attrs={"lhs_axes": Attr("axes", None), "rhs_axes": Attr("axes", None)}, nd_method="broadcast_like",
                doc="Broadcast lhs to the shape of rhs (or of the given axes of rhs)."))
 
@@ -254,7 +297,16 @@ def _lower_tile(in_types, out_types, attrs):
     return _view_lowering(in_types[0], out_types[0], it, strides)
 
 
+def _grad_tile(b, node, ogs):
+    """Output axis k (r*d) read as (r, d): sum over the r axes."""
+    shape, reps = _tile_dims(node.inputs[0].type.shape, _parsed(node)["reps"])
+    view = tuple(x for r, d in zip(reps, shape) for x in (r, d))
+    return [b.op("_sum_view", ogs[0], shape=view, axis=tuple(range(0, len(view), 2)),
+                 out_shape=node.inputs[0].type.shape)]
+
+
 register(OpDef("tile", ("data",), _infer_tile, _lower_tile, attrs={"reps": Attr("shape")}, nd_method="tile",
+               grad=_grad_tile,
                doc="Repeat the whole array `reps` times along each axis."))
 
 
@@ -282,7 +334,14 @@ def _lower_repeat(in_types, out_types, attrs):
     return _view_lowering(in_types[0], out_types[0], it, strides)
 
 
-register(OpDef("repeat", ("data",), _infer_repeat, _lower_repeat,
+def _grad_repeat(b, node, ogs):
+    p = _parsed(node)
+    shape, axis = _repeat_axis([node.inputs[0].type], p)
+    view = shape[:axis + 1] + (p["repeats"],) + shape[axis + 1:]
+    return [b.op("_sum_view", ogs[0], shape=view, axis=(axis + 1,), out_shape=node.inputs[0].type.shape)]
+
+
+register(OpDef("repeat", ("data",), _infer_repeat, _lower_repeat, grad=_grad_repeat,
                attrs={"repeats": Attr("int"), "axis": Attr("axis", None)}, nd_method="repeat",
                doc="Repeat each element `repeats` times along `axis` (of the flattened array when None)."))
 
@@ -307,7 +366,11 @@ def _infer_reverse(in_types, attrs):
     return _infer_same(in_types, attrs)
 
 
-register(OpDef("reverse", ("data",), _infer_reverse, _lower_reverse, aliases=("flip",),
+def _grad_reverse(b, node, ogs):
+    return [b.op("reverse", ogs[0], axis=_parsed(node)["axis"])]
+
+
+register(OpDef("reverse", ("data",), _infer_reverse, _lower_reverse, aliases=("flip",), grad=_grad_reverse,
                attrs={"axis": Attr("axes")}, nd_method="flip", doc="Reverse the order of elements along axes."))
 
 
@@ -359,7 +422,47 @@ def _lower_slice(in_types, out_types, attrs):
 
 
 _SLICE_ATTRS = {"begin": Attr("optints"), "end": Attr("optints"), "step": Attr("optints", ())}
-register(OpDef("slice", ("data",), _infer_slice, _lower_slice, aliases=("crop",), attrs=_SLICE_ATTRS,
+
+
+def _infer_backward_slice(in_types, attrs):
+    g = in_types[0]
+    region = tuple(n for _, _, n in _slice_of(attrs, attrs["shape"], "_backward_slice"))
+    if g.shape != region:
+        raise ShapeError(f"_backward_slice: out_grad of shape {fmt(g.shape)} does not match the region "
+                         f"{fmt(region)} of {fmt(attrs['shape'])} (begin={attrs['begin']}, end={attrs['end']}, "
+                         f"step={attrs['step']})")
+    return [TensorType(tuple(attrs["shape"]), g.dtype)]
+
+
+def _lower_backward_slice(in_types, out_types, attrs):
+    g, out = in_types[0], out_types[0]
+    shape, strides, offset = _region(out.shape, _slice_of(attrs, out.shape, "_backward_slice"))
+    p = Pieces()
+    if math.prod(shape) != math.prod(out.shape):
+        p.fill(out, 0.0, out.shape)
+    p.copy(g, out, shape, dst_strides=strides, dst_offset=offset)
+    return p.lowering()
+
+
+register(OpDef("_backward_slice", ("out_grad",), _infer_backward_slice, _lower_backward_slice, hidden=True,
+               differentiable=False, attrs={"shape": Attr("shape", doc="the data's shape"), **_SLICE_ATTRS},
+               doc="Zeros of `shape` with out_grad in the region [begin:end:step] (the gradient of slicing)."))
+
+
+def _backward_region(b, g, shape, ranges):
+    """Gradient of reading `ranges` (start, step=1, length per axis) out of an array of `shape`."""
+    begin = tuple(s for s, _, _ in ranges)
+    end = tuple(s + n for s, _, n in ranges)
+    return b.op("_backward_slice", g, shape=tuple(shape), begin=begin, end=end)
+
+
+def _grad_slice(b, node, ogs):
+    p = _parsed(node)
+    return [b.op("_backward_slice", ogs[0], shape=node.inputs[0].type.shape, begin=p["begin"], end=p["end"],
+                 step=p["step"])]
+
+
+register(OpDef("slice", ("data",), _infer_slice, _lower_slice, aliases=("crop",), attrs=_SLICE_ATTRS, grad=_grad_slice,
                nd_method="slice", doc="A copy of data[begin:end:step] per axis (None = the default bound)."))
 
 
@@ -381,8 +484,13 @@ def _infer_slice_axis(in_types, attrs):
     return [TensorType(tuple(n for _, _, n in _slice_axis_ranges(in_types, attrs)), in_types[0].dtype)]
 
 
+def _grad_slice_axis(b, node, ogs):
+    t = node.inputs[0].type
+    return [_backward_region(b, ogs[0], t.shape, _slice_axis_ranges([t], _parsed(node)))]
+
+
 register(OpDef("slice_axis", ("data",), _infer_slice_axis,
-               lambda i, o, a: _lower_region(i, o, _slice_axis_ranges(i, a)),
+               lambda i, o, a: _lower_region(i, o, _slice_axis_ranges(i, a)), grad=_grad_slice_axis,
                attrs={"axis": Attr("int"), "begin": Attr("int"), "end": Attr("axis", None)}, nd_method="slice_axis",
                doc="data[begin:end] along one axis."))
 
@@ -412,8 +520,13 @@ def _infer_slice_like(in_types, attrs):
     return [TensorType(tuple(n for _, _, n in _slice_like_ranges(in_types, attrs)), in_types[0].dtype)]
 
 
+def _grad_slice_like(b, node, ogs):
+    types = [v.type for v in node.inputs]
+    return [_backward_region(b, ogs[0], types[0].shape, _slice_like_ranges(types, _parsed(node))), None]
+
+
 register(OpDef("slice_like", ("data", "shape_like"), _infer_slice_like,
-               lambda i, o, a: _lower_region(i, o, _slice_like_ranges(i, a)),
+               lambda i, o, a: _lower_region(i, o, _slice_like_ranges(i, a)), grad=_grad_slice_like,
                attrs={"axes": Attr("axes", ())}, doc="data sliced from the start to the shape of shape_like."))
 
 
@@ -439,8 +552,21 @@ def _lower_slice_assign(in_types, out_types, attrs):
     return p.lowering()
 
 
+def _region_attrs(node):
+    p = _parsed(node)
+    return {"begin": p["begin"], "end": p["end"], "step": p["step"]}
+
+
+def _grad_slice_assign(b, node, ogs):
+    """lhs: the out grad with the region zeroed; rhs: the region, summed back to rhs's shape.
+    (MXNet registers no gradient for these; this is the one its semantics imply.)"""
+    region = _region_attrs(node)
+    return [b.op("_slice_assign_scalar", ogs[0], scalar=0.0, **region),
+            sum_to_shape(b, b.op("slice", ogs[0], **region), node.inputs[1].type.shape)]
+
+
 register(OpDef("_slice_assign", ("lhs", "rhs"), _infer_slice_assign, _lower_slice_assign, attrs=_SLICE_ATTRS,
-               hidden=True, doc="lhs with lhs[begin:end:step] replaced by rhs (broadcast)."))
+               hidden=True, grad=_grad_slice_assign, doc="lhs with lhs[begin:end:step] replaced by rhs (broadcast)."))
 
 
 def _infer_slice_assign_scalar(in_types, attrs):
@@ -457,8 +583,12 @@ def _lower_slice_assign_scalar(in_types, out_types, attrs):
     return p.lowering()
 
 
+def _grad_slice_assign_scalar(b, node, ogs):
+    return [b.op("_slice_assign_scalar", ogs[0], scalar=0.0, **_region_attrs(node))]
+
+
 register(OpDef("_slice_assign_scalar", ("data",), _infer_slice_assign_scalar, _lower_slice_assign_scalar,
-               attrs={"scalar": Attr("float", 0.0), **_SLICE_ATTRS}, hidden=True,
+               attrs={"scalar": Attr("float", 0.0), **_SLICE_ATTRS}, hidden=True, grad=_grad_slice_assign_scalar,
                doc="data with data[begin:end:step] set to scalar."))
 
 
@@ -519,7 +649,30 @@ def _lower_pad(in_types, out_types, attrs):
     return p.lowering()
 
 
-register(OpDef("Pad", ("data",), _infer_pad, _lower_pad, aliases=("pad",), nd_method="pad", attrs={
+def _grad_pad(b, node, ogs):
+    """constant: the interior of the out grad. edge / reflect: each padded axis is a take along
+    it (edge: clamped positions, reflect: mirrored ones), so its gradient is a scatter-add."""
+    p = _parsed(node)
+    t = node.inputs[0].type
+    widths = _pad_widths([t], p)
+    g = ogs[0]
+    if p["mode"] == "constant":
+        return [b.op("slice", g, begin=tuple(w for w, _ in widths),
+                     end=tuple(w + n for n, (w, _) in zip(t.shape, widths)))]
+    shape = list(g.type.shape)
+    for d, (n, (bw, aw)) in enumerate(zip(t.shape, widths)):
+        if not (bw or aw):
+            continue
+        pos = b.op("_arange", start=float(-bw), stop=float(n + aw), dtype="int64")  # p - bw per output position
+        if p["mode"] == "reflect":  # (n-1) - |(n-1) - |p - bw||; edge clamps in the take itself
+            pos = b.op("_rminus_scalar", b.op("abs", pos), scalar=float(n - 1))
+            pos = b.op("_rminus_scalar", b.op("abs", pos), scalar=float(n - 1))
+        shape[d] = n
+        g = b.op("_backward_take", g, pos, axis=d, mode="clip", shape=tuple(shape))
+    return [g]
+
+
+register(OpDef("Pad", ("data",), _infer_pad, _lower_pad, aliases=("pad",), nd_method="pad", grad=_grad_pad, attrs={
     "mode": Attr("enum", "constant", choices={"constant", "edge", "reflect"}), "pad_width": Attr("shape"),
     "constant_value": Attr("float", 0.0)},
     doc="Pad a 4-D or 5-D array (axes 2.. only) with a constant, the edge values, or a reflection."))
@@ -558,7 +711,19 @@ def _lower_concat(in_types, out_types, attrs):
     return p.lowering()
 
 
-register(OpDef("Concat", ("*data",), _infer_concat, _lower_concat, aliases=("concat",),
+def _grad_concat(b, node, ogs):
+    axis = normalize_axis("Concat", _parsed(node)["dim"], len(node.outputs[0].type.shape), "dim")
+    if len(node.inputs) == 1:
+        return [ogs[0]]
+    grads, at = [], 0
+    for v in node.inputs:
+        n = v.type.shape[axis]
+        grads.append(b.op("slice_axis", ogs[0], axis=axis, begin=at, end=at + n))
+        at += n
+    return grads
+
+
+register(OpDef("Concat", ("*data",), _infer_concat, _lower_concat, aliases=("concat",), grad=_grad_concat,
                attrs={"dim": Attr("int", 1), "num_args": Attr("int", 0)}, doc="Join arrays along an axis."))
 
 
@@ -584,7 +749,13 @@ def _lower_stack(in_types, out_types, attrs):
     return p.lowering()
 
 
-register(OpDef("stack", ("*data",), _infer_stack, _lower_stack,
+def _grad_stack(b, node, ogs):
+    axis = normalize_axis("stack", _parsed(node)["axis"], len(node.outputs[0].type.shape))
+    parts = b.op("SliceChannel", ogs[0], num_outputs=len(node.inputs), axis=axis, squeeze_axis=True)
+    return parts if isinstance(parts, list) else [parts]
+
+
+register(OpDef("stack", ("*data",), _infer_stack, _lower_stack, grad=_grad_stack,
                attrs={"axis": Attr("int", 0), "num_args": Attr("int", 0)}, doc="Join arrays along a new axis."))
 
 
@@ -620,7 +791,16 @@ def _lower_split(in_types, out_types, attrs):
     return p.lowering()
 
 
+def _grad_split(b, node, ogs):
+    p = _parsed(node)
+    axis = normalize_axis("SliceChannel", p["axis"], len(node.inputs[0].type.shape))
+    if p["squeeze_axis"]:
+        return [b.op("stack", *ogs, axis=axis, num_args=len(ogs))]
+    return [b.op("Concat", *ogs, dim=axis, num_args=len(ogs))]
+
+
 register(OpDef("SliceChannel", ("data",), _infer_split, _lower_split, aliases=("split",), nd_method="split",
+               grad=_grad_split,
                num_outputs=lambda attrs: attrs["num_outputs"],
                attrs={"num_outputs": Attr("int"), "axis": Attr("int", 1), "squeeze_axis": Attr("bool", False)},
                doc="Split into num_outputs equal parts along axis (a list; one part is returned as is)."))
