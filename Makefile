@@ -20,9 +20,20 @@ $(STAMP): pyproject.toml | system-deps
 	$(PY) -m pip install -q -e '.[test,demo]'
 	touch $(STAMP)
 
+FASHION := /usr/share/datasets/fashion-mnist
+
+# make demo: a tour of mx.nd, then LeNet trained with Module.fit on scikit-learn's digits.
+# make demo DATA=fashion: the seed's LeNet program on Fashion-MNIST (Debian's dataset-fashion-mnist).
 demo: $(STAMP)
+ifeq ($(DATA),fashion)
+	@test -d $(FASHION) || { echo "Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist" \
+	  "(it installs the idx files under $(FASHION))"; exit 1; }
+	$(PY) examples/mnist_lenet.py $(FASHION)/train-images-idx3-ubyte.gz $(FASHION)/train-labels-idx1-ubyte.gz \
+	  $(FASHION)/t10k-images-idx3-ubyte.gz $(FASHION)/t10k-labels-idx1-ubyte.gz
+else
 	$(PY) examples/tour.py
 	cd examples && ../$(PY) digits_lenet.py
+endif
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
