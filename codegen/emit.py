@@ -44,8 +44,9 @@ def emit(graph: Graph, target: str = "c", late_inputs=()) -> GraphProgram:
     two more entries sharing the arena: `forward` runs every node that does not depend on
     them, `backward` the rest (an executor's forward(is_train=True) and backward()).
 
-    Intermediates get naive, 64-byte aligned arena slots here; passes/plan_memory.py (when it
-    runs) replaces the layout with a shared one.
+    Intermediates get naive, 64-byte aligned arena slots here, unless passes/plan_memory.py
+    left a `graph.memory_plan` made for this node order and these late inputs: then they sit
+    at the plan's offsets in one shared arena.
     """
     kernels: dict[str, str] = {}
     entries: dict[str, str] = {}
@@ -61,6 +62,7 @@ def emit(graph: Graph, target: str = "c", late_inputs=()) -> GraphProgram:
     for node in graph.nodes:
         if any(v.id in late for v in node.inputs):
             late.update(o.id for o in node.outputs)
+    plan = _usable_plan(graph, late_inputs, out_slots)
     for idx, node in enumerate(graph.nodes):
         stage = "backward" if any(o.id in late for o in node.outputs) else "forward"
         opdef = registry.get(node.op)
@@ -71,7 +73,7 @@ def emit(graph: Graph, target: str = "c", late_inputs=()) -> GraphProgram:
             if v.id in out_slots:
                 loc[v.id] = out_slots[v.id]
             else:
-                loc[v.id] = f"(intptr_t)(arena + {arena})"
+                loc[v.id] = f"(intptr_t)(arena + {plan['offsets'][v.id] if plan else arena})"
                 arena += -(-v.type.nbytes // 64) * 64
         low = lower_node(node.op, attrs, [v.type for v in node.inputs], [v.type for v in node.outputs])
         kname = kernel_name(low)
@@ -105,8 +107,23 @@ def emit(graph: Graph, target: str = "c", late_inputs=()) -> GraphProgram:
     for st in stages:
         entries[f"{name}_{st}"] = f"int {name}_{st}(intptr_t io_, intptr_t arena_, intptr_t rng_, intptr_t status_);"
     source = render_template(target, "prelude.j2") + "\n" + "\n".join(kernels.values()) + "\n" + run
-    return GraphProgram(Program(name, source, entries, target), arena, len(graph.inputs), len(graph.outputs),
-                        [n.op for n in graph.nodes])
+    return GraphProgram(Program(name, source, entries, target), plan["planned_bytes"] if plan else arena,
+                        len(graph.inputs), len(graph.outputs), [n.op for n in graph.nodes], naive_bytes=arena,
+                        planned=plan is not None, inplace=plan["inplace"] if plan else 0)
+
+
+def _usable_plan(graph: Graph, late_inputs, out_slots) -> dict | None:
+    """graph.memory_plan if it was made for this node order, these late inputs and covers every
+    intermediate; None (the naive layout) otherwise."""
+    plan = getattr(graph, "memory_plan", None)
+    if plan is None:
+        return None
+    if plan["order"] != tuple(id(n) for n in graph.nodes) or plan["late"] != frozenset(v.id for v in late_inputs):
+        return None
+    offsets = plan["offsets"]
+    if any(v.id not in out_slots and v.id not in offsets for n in graph.nodes for v in n.outputs):
+        return None
+    return plan
 
 
 def _c_literal(x) -> str:
@@ -129,6 +146,9 @@ class GraphProgram:
     num_inputs: int
     num_outputs: int
     node_ops: list
+    naive_bytes: int = 0  # every intermediate its own slot
+    planned: bool = False  # arena_bytes comes from passes/plan_memory.py
+    inplace: int = 0  # outputs written over a dying input
 
     @property
     def run_entry(self) -> str:

@@ -6,6 +6,7 @@ passes, and runs as C that mxcc generated, compiled and loaded itself.
 __version__ = "0.1.0"
 
 from . import (
+    autograd,
     callback,
     executor,
     initializer,
@@ -34,4 +35,4 @@ from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
 __all__ = ["sym", "symbol", "executor", "name", "AttrScope", "MXNetError", "Context", "cpu", "cpu_pinned", "gpu",
            "num_gpus", "current_context", "nd", "ndarray", "CompiledGraph", "ir", "runtime", "random",
-           "model", "module", "mod"]
+           "model", "module", "mod", "autograd"]

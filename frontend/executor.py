@@ -5,10 +5,14 @@ each compiled lazily into one translation unit. The training program has `forwar
 `backward` entries over one arena: backward nodes that depend on head gradients (or on
 `grad_req='add'` accumulators) run in `backward`, everything else already in forward.
 A call is one C call over fixed buffer addresses, issued through the device engine.
+Intermediates share one arena planned by passes/plan_memory.py (`memory_plan()` reports it);
+`mirror=True` or MXNET_BACKWARD_DO_MIRROR=1 recomputes cheap forward values in backward
+(passes/mirror.py) to shrink the training arena further.
 """
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -45,8 +49,10 @@ def _normalize_reqs(grad_req, arg_names):
 
 
 class Executor:
-    def __init__(self, symbol, ctx: Context, args: dict, grads: dict, reqs: dict, aux: dict):
+    def __init__(self, symbol, ctx: Context, args: dict, grads: dict, reqs: dict, aux: dict, mirror=None):
         self._symbol = symbol
+        # recompute cheap forward values in backward (MXNet's MXNET_BACKWARD_DO_MIRROR=1)
+        self._mirror = bool(mirror) if mirror is not None else os.environ.get("MXNET_BACKWARD_DO_MIRROR", "0") == "1"
         self._ctx = ctx
         self._arg_names = symbol.list_arguments()
         self._aux_names = symbol.list_auxiliary_states()
@@ -118,6 +124,9 @@ class Executor:
             upd_values = [v for _, v in low.updates]
             upd_arrays = [self.aux_dict[n] for n, _ in low.updates]
             graph = Graph(list(g2.inputs) + late[len(head_values):], list(g.outputs) + grad_outs + upd_values, nodes)
+            if self._mirror:
+                graph.mirror_outputs = n_out  # passes/mirror.py: recompute cheap forward values in backward
+            graph.late_inputs = list(late)  # the forward/backward split, for passes/plan_memory.py
             prog = CompiledGraph(graph, tag="executor_train", late_inputs=late)
             self._head_grads = [ones(v.type.shape, self._ctx, v.type.dtype) for v in head_values]
             grad_arrays = [self.grad_dict[n] for n, _ in wanted]
@@ -126,6 +135,18 @@ class Executor:
             prog.set_io([a._ptr for a in ins] + [o._ptr for o in outs])
             self._train = (prog, prog.entry("forward"), prog.entry("backward"), ins, outs)
         return self._train
+
+    def memory_plan(self, is_train=None) -> dict:
+        """The arena of the training program (default when any gradient is requested) or of the
+        inference one: planned_bytes (one shared arena, passes/plan_memory.py), naive_bytes
+        (every intermediate its own buffer), whether the plan was used, in-place outputs."""
+        if is_train is None:
+            is_train = any(r != "null" for r in self._reqs.values())
+        prog = (self._training_program() if is_train else self._inference_program())[0]
+        gp = prog.gp
+        return {"program": "training" if is_train else "inference", "planned_bytes": gp.arena_bytes,
+                "naive_bytes": gp.naive_bytes, "planned": gp.planned, "inplace": gp.inplace,
+                "nodes": len(gp.node_ops)}
 
     def _issue(self, fn, ins, outs, what):
         def call():
@@ -203,14 +224,14 @@ class Executor:
                     grads[n] = zeros(shape, self._ctx, old._data.dtype)
         for n, shape, old in zip(self._aux_names, aux_shapes, self.aux_arrays):
             aux[n] = old if tuple(shape) == old.shape else zeros(shape, self._ctx, old._data.dtype)
-        return Executor(self._symbol, self._ctx, args, grads, self._reqs, aux)
+        return Executor(self._symbol, self._ctx, args, grads, self._reqs, aux, mirror=self._mirror)
 
     def debug_str(self) -> str:
         prog = self._inference_program()[0]
         return str(prog.graph)
 
 
-def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_exec=None, **shapes):
+def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_exec=None, mirror=None, **shapes):
     ctx = ctx or current_context()
     arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
     if arg_shapes is None:
@@ -229,7 +250,7 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_exec=
             grads[n] = zeros(s, ctx, t)
     for n, s, t in zip(aux_names, aux_shapes, aux_types):
         aux[n] = zeros(s, ctx, t)
-    return Executor(symbol, ctx, args, grads, reqs, aux)
+    return Executor(symbol, ctx, args, grads, reqs, aux, mirror=mirror)
 
 
 def _as_dict(values, names, what):

@@ -37,6 +37,9 @@ SAMPLES = {
     "_linspace": [([], {"start": 0.0, "stop": 1.0, "num": 5})],
     "_eye": [([], {"N": 3})],
     "where": [([((2, 3), F), ((2, 3), F), ((2, 3), F)], {})],
+    "_fused_elementwise": [([((2, 3), F), ((3,), F)], {"members": '[["exp", {}, ["i0"]], '
+                           '["broadcast_mul", {}, ["t0", "i1"]], ["_plus_scalar", {"scalar": 2.0}, ["t1"]]]',
+                           "outputs": (0, 2)})],
     "_random_randint": [([], {"low": 0, "high": 10, "shape": (2, 3)})],
     # FFT, sorting and sequence ops (ir/ops/fft.py, sorting.py, sequence.py)
     "_fft": [([((2, 5, 2), F)], {"n": 5})],

@@ -5,9 +5,20 @@ import os
 from pathlib import Path
 
 from ..ir import Graph, print_graph
+from .fuse import fuse
 from .infer_types import infer_types
+from .mirror import mirror
+from .plan_memory import plan_memory
+from .simplify import simplify
 
-PIPELINE = [("infer_types", infer_types)]
+# plan_memory stays last
+PIPELINE = [("infer_types", infer_types), ("simplify", simplify), ("mirror", mirror), ("fuse", fuse),
+            ("plan_memory", plan_memory)]
+
+
+# what the executor tells the passes, kept on every pass's result: the forward/backward split
+# (late inputs, for plan_memory) and how many leading outputs are the forward ones (for mirror)
+CARRIED = ("late_inputs", "mirror_outputs")
 
 
 def disabled() -> set:
@@ -21,7 +32,11 @@ def run_pipeline(graph: Graph, passes=None, tag: str = "graph") -> Graph:
     for i, (name, fn) in enumerate(passes or PIPELINE):
         if name in off and name != "infer_types":
             continue
+        carried = {k: getattr(graph, k) for k in CARRIED if getattr(graph, k, None) is not None}
         graph = fn(graph)
+        for k, v in carried.items():
+            if getattr(graph, k, None) is None:
+                setattr(graph, k, v)
         if dump:
             Path(dump).mkdir(parents=True, exist_ok=True)
             (Path(dump) / f"{tag}.{i:02d}.{name}.txt").write_text(print_graph(graph) + "\n")

@@ -113,9 +113,21 @@ class Module(BaseModule):
         shared = shared_module._exec if shared_module is not None else None
         self._exec = self._symbol.simple_bind(self._context, grad_req=reqs, type_dict=types, shared_exec=shared,
                                               **shapes)
+        self._log_memory_plan(for_training)
         self.binded = True
         if self.params_initialized:  # rebinding keeps the parameter values
             self._exec.copy_params_from(self._arg_params, self._aux_params, allow_extra_params=True)
+
+    def _log_memory_plan(self, for_training):
+        """Compile the program bind made and log its arena (passes/plan_memory.py). A graph that
+        cannot compile is reported by forward(), with its own error, as without this line."""
+        try:
+            plan = self._exec.memory_plan(is_train=None if for_training else False)
+        except Exception as e:  # noqa: BLE001
+            logging.debug("Bound graph: no memory plan yet (%s)", e)
+            return
+        logging.info("Bound %s graph: arena %.1f MB planned (%.1f MB without planning)", plan["program"],
+                     plan["planned_bytes"] / 1e6, plan["naive_bytes"] / 1e6)
 
     def _reshape_for(self, data_batch):
         """A last batch of another size re-binds with the new shapes (parameters are shared)."""

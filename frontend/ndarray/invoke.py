@@ -108,11 +108,17 @@ def _check_out(opdef, outs, out_types):
                              f"expected {t.shape} and {t.dtype}")
 
 
-def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None):
+_hook = None  # set by mx.autograd while recording or in train mode: (opdef, inputs, attrs, out, ctx) -> result
+
+
+def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None, _inner=False):
     """Run `opdef` on NDArrays `inputs`; returns an NDArray or a list of them (several outputs).
 
-    This is the hot path of every imperative op: keep it to dictionary lookups.
+    This is the hot path of every imperative op: keep it to dictionary lookups. `_inner` (autograd's
+    recorder) bypasses the hook and returns (all outputs, the usual result).
     """
+    if _hook is not None and not _inner:
+        return _hook(opdef, inputs, attrs, out, ctx)
     try:
         in_key = tuple([(x._data.shape, x._data.dtype.num) for x in inputs])
     except AttributeError:
@@ -151,6 +157,10 @@ def invoke(opdef, inputs, attrs: dict, out=None, ctx: Context | None = None):
             calls.append((fn, args, errors))
         engine.push(calls, opdef.name, [o._var for o in outs], [x._var for x in inputs],
                     (inputs, outs, plan), plan.inline)
+    if _inner:
+        vis = plan.visible
+        return outs, (out if out is not None else result if result is not None else
+                      outs[0] if vis == 1 else outs[:vis])
     if out is not None:
         return out
     if result is not None:

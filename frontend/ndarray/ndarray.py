@@ -29,6 +29,10 @@ class NDArray:
         self._grad = None
         self._grad_req = "null"
         self._ag = None
+        if var is not None and _invoke_mod._hook is not None:  # a view made while recording
+            from .. import autograd
+
+            autograd._link_view(self)
 
     @property
     def _ptr(self) -> int:
@@ -164,7 +168,24 @@ class NDArray:
         return self.copyto(context)
 
     def detach(self) -> "NDArray":
-        return NDArray(self._data, self._ctx, self._var)
+        out = NDArray(self._data, self._ctx, self._var)
+        out._ag = False  # cut from any recorded graph (autograd reads it as a constant)
+        return out
+
+    # -- autograd (frontend/autograd.py) ----------------------------------------------------------
+    def attach_grad(self, grad_req="write", stype=None) -> None:
+        from .. import autograd
+
+        autograd.attach_grad(self, grad_req, stype)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    def backward(self, out_grad=None, retain_graph=False, train_mode=True) -> None:
+        from .. import autograd
+
+        autograd.backward([self], None if out_grad is None else [out_grad], retain_graph, train_mode)
 
     # -- shape views -------------------------------------------------------------------------------
     def reshape(self, *shape, **kwargs) -> "NDArray":

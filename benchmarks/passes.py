@@ -1,0 +1,94 @@
+"""Graph passes, on vs off in the same run (medians of several runs).
+
+    .venv/bin/python benchmarks/passes.py            # everything
+    .venv/bin/python benchmarks/passes.py --quick    # fewer repeats
+
+Rows: an elementwise chain of 6 ops on 10M float32 with the fuse pass on and off, beside the
+machine's plain-copy bandwidth measured in the same run (issue 5: fused >= 4x unfused and
+>= 70% of copy bandwidth). Then planned vs naive arena bytes for LeNet and a ResNet-18-like net
+(benchmarks/passes_memory.py: training <= 50% of naive, inference <= 25%, mirror <= 60%).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import machine, median_time, table  # noqa: E402
+from passes_memory import HEADER as MEMORY_HEADER  # noqa: E402
+from passes_memory import memory_rows  # noqa: E402
+
+from mxcc.compiled import CompiledGraph  # noqa: E402
+from mxcc.ir import Graph, Node, TensorType, Value, registry  # noqa: E402
+from mxcc.passes import PIPELINE  # noqa: E402
+
+N = 10_000_000
+MB = N * 4 / 1e6
+
+
+def _op(name, *inputs, **attrs):
+    opdef = registry.get(name)
+    types = opdef.infer_types([v.type for v in inputs], opdef.parse_attrs(attrs))
+    return Node(name, attrs, list(inputs), types).outputs[0]
+
+
+def chain6():
+    """y = relu(x * 1.5 + 0.5)^2 - 0.25, times x: six elementwise ops, one input, one output."""
+    x = Value(TensorType((N,)), "x")
+    t = _op("_mul_scalar", x, scalar=1.5)
+    t = _op("_plus_scalar", t, scalar=0.5)
+    t = _op("relu", t)
+    t = _op("square", t)
+    t = _op("_minus_scalar", t, scalar=0.25)
+    return Graph([x], [_op("elemwise_mul", t, x)])
+
+
+def _runner(graph, passes, x, y):
+    prog = CompiledGraph(graph, passes=passes)
+    prog.set_io([x.ctypes.data, y.ctypes.data])
+    return prog, prog.entry("run")
+
+
+def fuse_rows(repeat):
+    x = np.random.default_rng(0).uniform(-1, 1, N).astype(np.float32)
+    y_on, y_off, y_copy = (np.empty(N, np.float32) for _ in range(3))
+    on, run_on = _runner(chain6(), None, x, y_on)
+    off, run_off = _runner(chain6(), [p for p in PIPELINE if p[0] != "fuse"], x, y_off)
+    cx = Value(TensorType((N,)), "x")
+    _, run_copy = _runner(Graph([cx], [_op("_copy", cx)]), None, x, y_copy)
+    run_on(), run_off()
+    assert np.array_equal(y_on, y_off) or np.allclose(y_on, y_off, rtol=1e-6, atol=1e-7)
+    t_on = median_time(run_on, repeat)
+    t_off = median_time(run_off, repeat)
+    t_copy = median_time(run_copy, repeat)
+    t_memcpy = median_time(lambda: np.copyto(y_copy, x), repeat)  # numpy moves bytes: a reference copy
+    t_best_copy = min(t_copy, t_memcpy)
+    bw = lambda t: 2 * MB / t / 1e3  # effective: one read of x and one write of y (40 MB each), GB/s
+    kernels = lambda p: len(p.graph.nodes)
+    return [
+        ("6-op chain, 10M f32, fuse on", f"{kernels(on)} kernel(s)", f"{t_on * 1e3:.2f} ms",
+         f"{bw(t_on):.1f} GB/s", f"{t_off / t_on:.2f}x vs off", f"{t_best_copy / t_on * 100:.0f}% of copy"),
+        ("6-op chain, 10M f32, fuse off", f"{kernels(off)} kernel(s)", f"{t_off * 1e3:.2f} ms",
+         f"{bw(t_off):.1f} GB/s", "1.00x", f"{t_best_copy / t_off * 100:.0f}% of copy"),
+        ("plain copy 40 MB (mxcc _copy kernel)", "1 kernel", f"{t_copy * 1e3:.2f} ms", f"{bw(t_copy):.1f} GB/s",
+         "", ""),
+        ("plain copy 40 MB (numpy copyto)", "memcpy", f"{t_memcpy * 1e3:.2f} ms", f"{bw(t_memcpy):.1f} GB/s", "", ""),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    repeat = 5 if args.quick else 15
+    print(machine())
+    rows = fuse_rows(repeat)
+    print(table(rows, ("case", "program", "median", "bandwidth", "speed-up", "vs copy")))
+    print(table(memory_rows(timed=not args.quick), MEMORY_HEADER))  # planned vs naive arena, mirror
+
+
+if __name__ == "__main__":
+    main()
