@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nets import lenet
 
 import mxcc as mx
 from mxcc.compiled import CompiledGraph
@@ -282,20 +283,9 @@ def test_backward_chains_fuse_and_gradients_match():
 
 
 def _lenet(chain=False):
-    """tests/test_lenet_mnist.py's LeNet; `chain` adds an elementwise chain after conv1 (the
-    plain LeNet has no two neighbouring elementwise ops to fuse)."""
-    data = mx.sym.Variable("data")
-    conv1 = mx.sym.Convolution(data=data, kernel=(5, 5), num_filter=20)
-    if chain:
-        conv1 = mx.sym.Activation(data=conv1, act_type="tanh") * 1.5 - 0.25
-    pool1 = mx.sym.Pooling(data=conv1, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    conv2 = mx.sym.Convolution(data=pool1, kernel=(5, 5), num_filter=50)
-    pool2 = mx.sym.Pooling(data=conv2, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    flatten = mx.sym.Flatten(data=pool2)
-    fc1 = mx.sym.FullyConnected(data=flatten, num_hidden=500)
-    relu1 = mx.sym.Activation(data=fc1, act_type="relu")
-    fc2 = mx.sym.FullyConnected(data=relu1, num_hidden=10)
-    return mx.sym.SoftmaxOutput(data=fc2, name="softmax")
+    """The seed's LeNet; `chain` adds an elementwise chain after conv1 (the plain LeNet has no two
+    neighbouring elementwise ops to fuse)."""
+    return lenet(lambda c: mx.sym.Activation(data=c, act_type="tanh") * 1.5 - 0.25 if chain else c)
 
 
 @pytest.mark.parametrize("chain", [False, True])

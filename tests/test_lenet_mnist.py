@@ -4,21 +4,9 @@ import logging
 
 import numpy as np
 from datasets import mnist_split
+from nets import lenet
 
 import mxcc as mx
-
-
-def lenet():
-    data = mx.sym.Variable("data")
-    conv1 = mx.sym.Convolution(data=data, kernel=(5, 5), num_filter=20)
-    pool1 = mx.sym.Pooling(data=conv1, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    conv2 = mx.sym.Convolution(data=pool1, kernel=(5, 5), num_filter=50)
-    pool2 = mx.sym.Pooling(data=conv2, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    flatten = mx.sym.Flatten(data=pool2)
-    fc1 = mx.sym.FullyConnected(data=flatten, num_hidden=500)
-    relu1 = mx.sym.Activation(data=fc1, act_type="relu")
-    fc2 = mx.sym.FullyConnected(data=relu1, num_hidden=10)
-    return mx.sym.SoftmaxOutput(data=fc2, name="softmax")
 
 
 def test_lenet_trains_to_97_percent_on_mnist(tmp_path, caplog):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nets import lenet
 
 import mxcc as mx
 from mxcc import codegen, passes
@@ -274,22 +275,12 @@ def test_plan_without_known_types_is_skipped():
 
 # ---- LeNet through simple_bind ----------------------------------------------------------------------
 
-def lenet():
-    data = mx.sym.Variable("data")
-    conv1 = mx.sym.Convolution(data=data, kernel=(5, 5), num_filter=20)
-    act1 = mx.sym.Activation(data=conv1, act_type="tanh")
-    pool1 = mx.sym.Pooling(data=act1, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    conv2 = mx.sym.Convolution(data=pool1, kernel=(5, 5), num_filter=50)
-    pool2 = mx.sym.Pooling(data=conv2, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    flatten = mx.sym.Flatten(data=pool2)
-    fc1 = mx.sym.FullyConnected(data=flatten, num_hidden=500)
-    relu1 = mx.sym.Activation(data=fc1, act_type="relu")
-    fc2 = mx.sym.FullyConnected(data=relu1, num_hidden=10)
-    return mx.sym.SoftmaxOutput(data=fc2, name="softmax")
+def lenet_tanh():
+    return lenet(lambda c: mx.sym.Activation(data=c, act_type="tanh"))
 
 
 def _lenet_step(batch=64):
-    ex = lenet().simple_bind(mx.cpu(), data=(batch, 1, 28, 28), softmax_label=(batch,))
+    ex = lenet_tanh().simple_bind(mx.cpu(), data=(batch, 1, 28, 28), softmax_label=(batch,))
     rng = np.random.default_rng(4)
     for name, arr in ex.arg_dict.items():
         if name == "data":
@@ -325,7 +316,7 @@ def test_lenet_training_and_inference_same_with_and_without_plan(monkeypatch):
 
 
 def test_module_bind_logs_planned_arena(caplog):
-    mod = mx.mod.Module(lenet(), context=mx.cpu())
+    mod = mx.mod.Module(lenet_tanh(), context=mx.cpu())
     with caplog.at_level(logging.INFO):
         mod.bind(data_shapes=[("data", (8, 1, 28, 28))], label_shapes=[("softmax_label", (8,))])
     assert "Bound training graph: arena" in caplog.text and "without planning" in caplog.text
@@ -333,7 +324,7 @@ def test_module_bind_logs_planned_arena(caplog):
 
 @pytest.mark.parametrize("is_train", [False, True])
 def test_memory_plan_keys(is_train):
-    ex = lenet().simple_bind(mx.cpu(), data=(2, 1, 28, 28), softmax_label=(2,))
+    ex = lenet_tanh().simple_bind(mx.cpu(), data=(2, 1, 28, 28), softmax_label=(2,))
     plan = ex.memory_plan(is_train=is_train)
     assert {"planned_bytes", "naive_bytes", "planned", "inplace", "program"} <= set(plan)
     assert 0 < plan["planned_bytes"] < plan["naive_bytes"]

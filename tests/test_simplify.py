@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nets import lenet
 
 import mxcc as mx
 from mxcc import CompiledGraph
@@ -318,19 +319,6 @@ def _mlp_grads(monkeypatch, off):
 def test_executor_forward_backward_stages_survive(monkeypatch):
     for a, b in zip(_mlp_grads(monkeypatch, True), _mlp_grads(monkeypatch, False)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
-def lenet():
-    data = mx.sym.Variable("data")
-    conv1 = mx.sym.Convolution(data=data, kernel=(5, 5), num_filter=20)
-    pool1 = mx.sym.Pooling(data=conv1, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    conv2 = mx.sym.Convolution(data=pool1, kernel=(5, 5), num_filter=50)
-    pool2 = mx.sym.Pooling(data=conv2, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    flatten = mx.sym.Flatten(data=pool2)
-    fc1 = mx.sym.FullyConnected(data=flatten, num_hidden=500)
-    relu1 = mx.sym.Activation(data=fc1, act_type="relu")
-    fc2 = mx.sym.FullyConnected(data=relu1, num_hidden=10)
-    return mx.sym.SoftmaxOutput(data=fc2, name="softmax")
 
 
 @pytest.fixture(scope="module")
