@@ -10,17 +10,8 @@ from __future__ import annotations
 from ...ir.types import DTYPES
 from ..program import Buf, Launch, Meta
 from ..templates import render as render_template
+from .gemm import ACC  # the type products accumulate in: one table for GEMM and convolution
 
-# The type products accumulate in; integers use unsigned arithmetic so overflow wraps like NumPy's.
-ACC = {
-    "float32": ("float", 4),
-    "float64": ("double", 8),
-    "float16": ("float", 4),
-    "int8": ("uint32_t", 4),
-    "uint8": ("uint32_t", 4),
-    "int32": ("uint32_t", 4),
-    "int64": ("uint64_t", 8),
-}
 MODES = ("fwd", "bwd_data", "bwd_weight")
 ERRORS = {1: "out of memory for the convolution's work buffers"}
 
