@@ -23,6 +23,7 @@ from . import (
     registry,
     runtime,
     symbol,
+    viz,
 )
 from . import initializer as init
 from . import module as mod
@@ -35,4 +36,4 @@ from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
 __all__ = ["sym", "symbol", "executor", "name", "AttrScope", "MXNetError", "Context", "cpu", "cpu_pinned", "gpu",
            "num_gpus", "current_context", "nd", "ndarray", "CompiledGraph", "ir", "runtime", "random",
-           "model", "module", "mod", "autograd"]
+           "model", "module", "mod", "autograd", "viz"]

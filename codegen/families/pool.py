@@ -32,7 +32,8 @@ def render(kname, params, target):
         power = {1: "v", 2: "v * v", 3: "v * v * v"}[p if kind == "lp" else 1]
         init, combine = "0", f"acc[j] + {power}"
         finish = {1: "acc[j]", 2: "sqrt(acc[j])", 3: "cbrt(acc[j])"}[p if kind == "lp" else 1]
-    code = render_template(target, "pool.j2", kname=kname, S=DTYPES[dtype].ctype, A=_acc(dtype), mode=params["mode"],
+    code = render_template(target, "pool.j2", kname=kname, S=DTYPES[dtype].ctype, A=_acc(dtype),
+                           M=f"uint{8 * DTYPES[dtype].itemsize}_t", mode=params["mode"],
                            pool_type=kind, p=p, count_include_pad=bool(params["count_include_pad"]),
                            init=init, combine=combine, finish=finish)
     if params["mode"] == "fwd":

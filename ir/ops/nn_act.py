@@ -46,12 +46,16 @@ _SELU_L, _SELU_A = 1.0507009873554804934193349852946, 1.673263242354377284817042
 # forward over a = data, s0 = slope; backward over a = out grad, b = data, c = output, s0 = slope
 _LEAKY = {
     "leaky": ("(a > 0 ? a : a * (T)s0)", "(b > 0 ? a : a * (T)s0)"),
-    "elu": ("(a > 0 ? a : (T)s0 * expm1(a))", "(b > 0 ? a : a * (c + (T)s0))"),
-    "selu": (f"(a > 0 ? (T){_SELU_L!r} * a : (T){_SELU_L * _SELU_A!r} * expm1(a))",
+    # selects of plain values around an always-computed expm1(-|a|) (so float vectorizes); the
+    # result is bit-identical to `a > 0 ? a : s0 * expm1(a)`
+    "elu": ("(a > 0 ? a : (T)-0.0) + (T)s0 * MX_EXPM1(-fabs(a)) * (a > 0 ? (T)0 : (T)1)",
+            "(b > 0 ? a : a * (c + (T)s0))"),
+    "selu": (f"(a > 0 ? (T){_SELU_L!r} * a : (T)-0.0) "
+             f"+ (T){_SELU_L * _SELU_A!r} * MX_EXPM1(-fabs(a)) * (a > 0 ? (T)0 : (T)1)",
              f"(b > 0 ? a * (T){_SELU_L!r} : a * (c + (T){_SELU_L * _SELU_A!r}))"),
     "gelu": ("(T)0.5 * a * ((T)1 + erf(a * (T)0.70710678118654752))",
              "a * ((T)0.5 * ((T)1 + erf(b * (T)0.70710678118654752)) "
-             "+ b * exp((T)-0.5 * b * b) * (T)0.39894228040143268)"),
+             "+ b * MX_EXP((T)-0.5 * b * b) * (T)0.39894228040143268)"),
 }
 for _t, (_, _bwd) in _LEAKY.items():
     expr_op(f"_backward_LeakyReLU_{_t}", ("out_grad", "data", "output"), _bwd, ("slope",))
