@@ -38,8 +38,9 @@ endif
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# -n auto: kernels compile in both pytest workers on a cold cache (one cc per core)
 test: $(STAMP) lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 bench: $(STAMP)
 	$(PY) benchmarks/micro.py
