@@ -131,7 +131,7 @@ register(OpDef("_backward_SoftmaxOutput", ("output", "label", "head_grad"), _inf
 # forward over a = data; gradient over a = output, b = label, s0 = grad_scale / (label.size / label.shape[0])
 _REGRESSION = {
     "LinearRegressionOutput": ("a", "(a - b) * (T)s0"),
-    "LogisticRegressionOutput": ("(T)1 / ((T)1 + exp(-a))", "(a - b) * (T)s0"),
+    "LogisticRegressionOutput": ("MX_SIGMOID(a)", "(a - b) * (T)s0"),
     "MAERegressionOutput": ("a", "(T)((a > b) - (a < b)) * (T)s0"),
 }
 
