@@ -240,12 +240,17 @@ class SGD(Optimizer):
         return _zeros_like(weight) if self.momentum != 0.0 else None
 
     def update(self, index, weight, grad, state):
-        lr, wd = self._prepare(index, weight, grad)
-        kw = dict(lr=lr, wd=wd, rescale_grad=self.rescale_grad, **self._clip())
-        if state is not None:
-            fused_update("sgd_mom_update", weight, grad, (state,), momentum=max(self.momentum, 0.0), **kw)
-        else:
-            fused_update("sgd_update", weight, grad, **kw)
+        _momentum_step(self, "sgd_mom_update", index, weight, grad, state)
+
+
+def _momentum_step(opt, momentum_op, index, weight, grad, state):
+    """SGD and NAG: one fused kernel with a momentum state, or plain sgd_update without one."""
+    lr, wd = opt._prepare(index, weight, grad)
+    kw = dict(lr=lr, wd=wd, rescale_grad=opt.rescale_grad, **opt._clip())
+    if state is not None:
+        fused_update(momentum_op, weight, grad, (state,), momentum=max(opt.momentum, 0.0), **kw)
+    else:
+        fused_update("sgd_update", weight, grad, **kw)
 
 
 @register
@@ -266,12 +271,7 @@ class NAG(Optimizer):
         return _zeros_like(weight) if self.momentum != 0.0 else None
 
     def update(self, index, weight, grad, state):
-        lr, wd = self._prepare(index, weight, grad)
-        kw = dict(lr=lr, wd=wd, rescale_grad=self.rescale_grad, **self._clip())
-        if state is not None:
-            fused_update("nag_mom_update", weight, grad, (state,), momentum=max(self.momentum, 0.0), **kw)
-        else:
-            fused_update("sgd_update", weight, grad, **kw)
+        _momentum_step(self, "nag_mom_update", index, weight, grad, state)
 
 
 @register
