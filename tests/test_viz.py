@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from nets import lenet as _lenet
 
 import mxcc as mx
 from mxcc.ir import Graph, Node, TensorType, Value, registry
@@ -16,22 +17,9 @@ SHAPE = {"data": (64, 1, 28, 28)}
 
 
 def lenet():
-    """tests/test_lenet_mnist.py's LeNet, named afresh each time (convolution0, ...)."""
+    """tests/nets.py's LeNet, named afresh each time (convolution0, ...)."""
     with mx.name.NameManager():
         return _lenet()
-
-
-def _lenet():
-    data = mx.sym.Variable("data")
-    conv1 = mx.sym.Convolution(data=data, kernel=(5, 5), num_filter=20)
-    pool1 = mx.sym.Pooling(data=conv1, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    conv2 = mx.sym.Convolution(data=pool1, kernel=(5, 5), num_filter=50)
-    pool2 = mx.sym.Pooling(data=conv2, pool_type="max", kernel=(2, 2), stride=(2, 2))
-    flatten = mx.sym.Flatten(data=pool2)
-    fc1 = mx.sym.FullyConnected(data=flatten, num_hidden=500)
-    relu1 = mx.sym.Activation(data=fc1, act_type="relu")
-    fc2 = mx.sym.FullyConnected(data=relu1, num_hidden=10)
-    return mx.sym.SoftmaxOutput(data=fc2, name="softmax")
 
 
 def nodes_of(dot):
