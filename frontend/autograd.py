@@ -629,9 +629,6 @@ def _behind_cuts(trace, variables):
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False, train_mode=True):
     """Gradients of heads w.r.t. variables as new NDArrays; .grad buffers are not touched."""
-    if create_graph:
-        raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) is not supported "
-                                  "by mxcc yet")
     if retain_graph is None:
         retain_graph = create_graph
     heads, _ = _as_list(heads, "grad: heads")
@@ -641,6 +638,15 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     wrt = [_ref(v, "grad: variable") for v in vs]
     from .ndarray import empty, zeros
 
+    if create_graph:  # the gradients go on the tape (frontend/autograd_replay.py)
+        from .autograd_replay import replay_backward
+
+        prev = set_training(train_mode)
+        try:
+            outs = replay_backward(refs, hgs, wrt, heads[0]._ctx)
+        finally:
+            set_training(prev)
+        return outs[0] if single else outs
     prev = set_recording(False)
     try:
         ctx = heads[0]._ctx
