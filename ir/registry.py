@@ -102,6 +102,11 @@ class OpDef:
 
 _REGISTRY: dict[str, OpDef] = {}
 
+# MXNet's NDArray / Symbol methods that call an op whose own `nd_method` is another name (or unset);
+# frontends add each one unless the class already defines it (NDArray.reshape makes views)
+METHOD_OPS = {"reshape": "Reshape", "astype": "Cast", "zeros_like": "zeros_like", "ones_like": "ones_like",
+              "broadcast_axes": "broadcast_axis", "slice_like": "slice_like", "reshape_like": "reshape_like"}
+
 
 def register(op: OpDef) -> OpDef:
     for n in (op.name, *op.aliases):

@@ -141,3 +141,14 @@ def test_load_missing_file_and_atomic_save(tmp_path):
     f = tmp_path / "a-symbol.json"
     expr_symbol().save(str(f))
     assert json.loads(f.read_text())["heads"] and not list(tmp_path.glob("*.tmp"))
+
+
+def test_symbol_methods_as_mxnet():
+    """x.reshape / astype / swapaxes / reshape_like / zeros_like as MXNet's Symbol has them."""
+    x = mx.sym.var("x")
+    y = x.reshape((0, -1)).astype("float64")
+    assert y.infer_shape(x=(2, 3, 4))[1] == [(2, 12)]
+    assert mx.sym.var("x", shape=(2, 3, 4)).astype("float64").infer_type(x="float32")[1] == [np.float64]
+    assert x.swapaxes(0, 1).infer_shape(x=(2, 3, 4))[1] == [(3, 2, 4)]
+    ex = (x.zeros_like() + x.ones_like() * 2).bind(mx.cpu(), {"x": mx.nd.array([1.0, 5.0])})
+    np.testing.assert_array_equal(ex.forward()[0].asnumpy(), [2.0, 2.0])

@@ -69,6 +69,8 @@ def populate(namespace: dict, internal: dict, ndarray_cls) -> None:
         internal[name] = fn
         if not opdef.hidden and not name.startswith("_"):
             namespace.setdefault(name, fn)
-    for opdef in registry.all_ops():
-        if opdef.nd_method and not hasattr(ndarray_cls, opdef.nd_method):
-            setattr(ndarray_cls, opdef.nd_method, make_method(opdef, opdef.nd_method))
+    methods = [(opdef.nd_method, opdef) for opdef in registry.all_ops() if opdef.nd_method]
+    methods += [(m, registry.get(op)) for m, op in registry.METHOD_OPS.items() if op in registry.names()]
+    for method, opdef in methods:
+        if not hasattr(ndarray_cls, method):
+            setattr(ndarray_cls, method, make_method(opdef, method))

@@ -52,7 +52,9 @@ def populate(namespace: dict, internal: dict) -> None:
         internal[name] = fn
         if not opdef.hidden and not name.startswith("_"):
             namespace.setdefault(name, fn)
-    for opdef in registry.all_ops():
-        if opdef.nd_method and not hasattr(Symbol, opdef.nd_method):
-            f = make_function(opdef, opdef.nd_method)
-            setattr(Symbol, opdef.nd_method, lambda self, *a, _f=f, **k: _f(self, *a, **k))
+    methods = [(opdef.nd_method, opdef) for opdef in registry.all_ops() if opdef.nd_method]
+    methods += [(m, registry.get(op)) for m, op in registry.METHOD_OPS.items() if op in registry.names()]
+    for method, opdef in methods:
+        if not hasattr(Symbol, method):
+            f = make_function(opdef, method)
+            setattr(Symbol, method, lambda self, *a, _f=f, **k: _f(self, *a, **k))
