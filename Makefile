@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml | system-deps
 
 FASHION := /usr/share/datasets/fashion-mnist
 
-# make demo: a tour of mx.nd, then LeNet trained with Module.fit on scikit-learn's digits.
+# make demo: a tour of mx.nd, then LeNet trained with Module.fit on scikit-learn's digits, then that
+# model as a standalone C bundle (mxcc compile + make) classifying the held-out digits without Python.
 # make demo DATA=fashion: the seed's LeNet program on Fashion-MNIST (Debian's dataset-fashion-mnist).
 demo: $(STAMP)
 ifeq ($(DATA),fashion)
@@ -33,6 +34,7 @@ ifeq ($(DATA),fashion)
 else
 	$(PY) examples/tour.py
 	cd examples && ../$(PY) digits_lenet.py
+	cd examples && ../$(PY) digits_bundle.py
 endif
 
 lint: $(STAMP)

@@ -31,6 +31,18 @@ def lenet():
     return mx.sym.SoftmaxOutput(data=fc2, name="softmax")
 
 
+def lenet_tanh():
+    """The classic LeNet (REFERENCE.md): conv 20 5x5, tanh, max pool; conv 50 5x5, tanh, max pool;
+    fc 500, tanh; fc 10; SoftmaxOutput."""
+    x = mx.sym.Variable("data")
+    for filters in (20, 50):
+        x = mx.sym.Convolution(data=x, kernel=(5, 5), num_filter=filters)
+        x = mx.sym.Pooling(data=mx.sym.Activation(data=x, act_type="tanh"), pool_type="max", kernel=(2, 2),
+                           stride=(2, 2))
+    x = mx.sym.Activation(data=mx.sym.FullyConnected(data=mx.sym.Flatten(data=x), num_hidden=500), act_type="tanh")
+    return mx.sym.SoftmaxOutput(data=mx.sym.FullyConnected(data=x, num_hidden=10), name="softmax")
+
+
 def resnet18_like(num_classes=10):
     """ResNet-18's layout (a 3x3 stem, 4 stages of 2 basic blocks, 64..512 filters, conv/BN/relu
     with residual adds, global average pooling) for 32x32 inputs."""
@@ -68,7 +80,8 @@ def _step_time(ex):
 
 def memory_rows(batch=64, timed=False):
     """Rows: net, program, naive, planned, planned/naive, target, met."""
-    nets = [("LeNet", lenet(), (batch, 1, 28, 28)), ("ResNet-18-like", resnet18_like(), (batch, 3, 32, 32))]
+    nets = [("LeNet", lenet(), (batch, 1, 28, 28)), ("LeNet-tanh", lenet_tanh(), (batch, 1, 28, 28)),
+            ("ResNet-18-like", resnet18_like(), (batch, 3, 32, 32))]
     rows = []
     for name, sym, shape in nets:
         ex = sym.simple_bind(mx.cpu(), data=shape, softmax_label=(batch,))

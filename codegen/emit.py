@@ -107,8 +107,10 @@ def emit(graph: Graph, target: str = "c", late_inputs=()) -> GraphProgram:
     for st in stages:
         entries[f"{name}_{st}"] = f"int {name}_{st}(intptr_t io_, intptr_t arena_, intptr_t rng_, intptr_t status_);"
     source = render_template(target, "prelude.j2") + "\n" + "\n".join(kernels.values()) + "\n" + run
+    # naive: the graph as it entered the passes (passes/plan_memory.py), never below this layout
+    naive = max(arena, (plan or {}).get("naive_bytes") or getattr(graph, "naive_bytes", 0) or 0)
     return GraphProgram(Program(name, source, entries, target), plan["planned_bytes"] if plan else arena,
-                        len(graph.inputs), len(graph.outputs), [n.op for n in graph.nodes], naive_bytes=arena,
+                        len(graph.inputs), len(graph.outputs), [n.op for n in graph.nodes], naive_bytes=naive,
                         planned=plan is not None, inplace=plan["inplace"] if plan else 0)
 
 

@@ -9,6 +9,7 @@ from . import (
     autograd,
     callback,
     executor,
+    gluon,
     initializer,
     io,
     ir,
@@ -31,9 +32,10 @@ from . import ndarray as nd
 from . import symbol as sym
 from .attribute import AttrScope
 from .base import MXNetError
+from .bundle import compile_bundle, export_bundle
 from .compiled import CompiledGraph
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
 __all__ = ["sym", "symbol", "executor", "name", "AttrScope", "MXNetError", "Context", "cpu", "cpu_pinned", "gpu",
            "num_gpus", "current_context", "nd", "ndarray", "CompiledGraph", "ir", "runtime", "random",
-           "model", "module", "mod", "autograd", "viz"]
+           "model", "module", "mod", "autograd", "viz", "compile_bundle", "export_bundle"]

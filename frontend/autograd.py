@@ -30,6 +30,7 @@ _recording = False
 _training = False
 _REQS = ("write", "add", "null")
 _seq = itertools.count()
+backward_pass = 0  # counts backward() calls: a hybridized block's tape node writes a gradient once per pass
 # storage Var -> (weakref to the _Out / variable _Leaf written there, its data): finds views. Weak both ways,
 # so the map keeps no graph alive; a graph lives as long as the NDArrays (and views) that reach it.
 _by_var: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -61,10 +62,11 @@ class _Out:
 class _Leaf:
     """An array the tape reads but did not compute: a variable (grad attached) or a constant."""
 
-    __slots__ = ("data", "var", "grad", "req", "__weakref__")
+    __slots__ = ("data", "var", "grad", "req", "fresh", "__weakref__")
 
     def __init__(self, data, var, grad=None, req="null"):
         self.data, self.var, self.grad, self.req = data, var, grad, req
+        self.fresh = False  # backward wrote the gradient since gluon.Trainer's last step (stale-gradient check)
 
 
 def _leaf_of(x):
@@ -394,10 +396,11 @@ def _build(trace, n_heads, given, wrt_codes, reqs):
     wrt = [val(c) for c in wrt_codes]
     g2 = autodiff(Graph(leaf_vals, heads, fwd), wrt, hgs)
     nodes = extra + g2.nodes[len(fwd):]
-    outs = []
+    outs, olds = [], []
     for j, (gv, req) in enumerate(zip(g2.outputs[n_heads:], reqs)):
         if req == "add":
             old = Value(gv.type, f"grad{j}_old")
+            olds.append(old)  # the target buffer is read as the old gradient and written: aliased
             origin[old.id] = ("o", j)
             add = Node("elemwise_add", {}, [old, gv], [gv.type])
             nodes.append(add)
@@ -418,7 +421,9 @@ def _build(trace, n_heads, given, wrt_codes, reqs):
             inputs.append(v)
     from .compiled import CompiledGraph
 
-    prog = CompiledGraph(Graph(inputs, outs, kept), tag="autograd")
+    graph = Graph(inputs, outs, kept)
+    graph.aliased_inputs = [v for v in olds if v.id in seen]
+    prog = CompiledGraph(graph, tag="autograd")
     return prog, [origin[v.id] for v in inputs]
 
 
@@ -585,6 +590,9 @@ def _free(nodes):
         node.freed = True
         node.outs = None
         node.inputs = ()
+        release = getattr(node.func, "_release_state", None)  # a hybridized block's call: its arena
+        if release is not None:
+            release()
 
 
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
@@ -595,12 +603,16 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         return
     hgs = _head_grads(heads, head_grads)
     refs = [_ref(h, "backward") for h in heads]
+    global backward_pass
+    backward_pass += 1
     prev = set_recording(False)
     try:
         trace = _Trace(refs)
         variables = [leaf for leaf in trace.leaves if type(leaf) is _Leaf and leaf.req != "null"
                      and leaf.grad is not None]
         variables = _behind_cuts(trace, variables)
+        for v in variables:
+            v.fresh = True
         walked = _differentiate(refs, hgs, variables, [(v.grad, v.req) for v in variables], heads[0]._ctx,
                                trace)
         if not retain_graph:

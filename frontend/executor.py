@@ -127,6 +127,8 @@ class Executor:
             if self._mirror:
                 graph.mirror_outputs = n_out  # passes/mirror.py: recompute cheap forward values in backward
             graph.late_inputs = list(late)  # the forward/backward split, for passes/plan_memory.py
+            aux_in = dict(zip(low.arg_names + low.aux_names, g.inputs))
+            graph.aliased_inputs = late[len(head_values):] + [aux_in[n] for n, _ in low.updates]
             prog = CompiledGraph(graph, tag="executor_train", late_inputs=late)
             self._head_grads = [ones(v.type.shape, self._ctx, v.type.dtype) for v in head_values]
             grad_arrays = [self.grad_dict[n] for n, _ in wanted]

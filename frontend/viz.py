@@ -86,6 +86,15 @@ def _label_and_color(op: str, name: str, attrs: dict):
         return name, _COLORS[6]
     if op == FUSED:
         return "fused: " + ", ".join(_members(attrs)), _COLORS[7]
+    if op in ("_fused_epilogue", "_fused_reduce"):  # a GEMM / conv / reduction with elementwise ops
+        key = "anchor" if op == "_fused_epilogue" else "reducer"
+        try:
+            head = json.loads(attrs.get(key, "[]"))[0]
+        except (ValueError, IndexError, TypeError):
+            head = "?"
+        tail = ["Pooling"] if attrs.get("tail") else []
+        parts = [str(head)] + _members(attrs) + tail if key == "anchor" else _members(attrs) + [str(head)]
+        return "fused: " + ", ".join(parts), _COLORS[1]
     if op == "Custom" and "op_type" in attrs:
         return str(attrs["op_type"]), _COLORS[7]
     return name, _COLORS[7]

@@ -40,6 +40,10 @@ SAMPLES = {
     "_fused_elementwise": [([((2, 3), F), ((3,), F)], {"members": '[["exp", {}, ["i0"]], '
                            '["broadcast_mul", {}, ["t0", "i1"]], ["_plus_scalar", {"scalar": 2.0}, ["t1"]]]',
                            "outputs": (0, 2)})],
+    "_fused_epilogue": [([((4, 6), F), ((5, 6), F), ((5,), F)], {"anchor": '["FullyConnected", {"num_hidden": 5}]',
+                         "members": '[["Activation", {"act_type": "relu"}, ["a"]]]', "outputs": (0,)})],
+    "_fused_reduce": [([((2, 3), F), ((2, 3), F)], {"reducer": '["sum", {"axis": [1]}]',
+                       "members": '[["elemwise_mul", {}, ["i0", "i1"]]]'})],
     "_random_randint": [([], {"low": 0, "high": 10, "shape": (2, 3)})],
     # FFT, sorting and sequence ops (ir/ops/fft.py, sorting.py, sequence.py)
     "_fft": [([((2, 5, 2), F)], {"n": 5})],
@@ -62,6 +66,8 @@ SAMPLES = {
     "repeat": [([((2, 3), F)], {"repeats": 2, "axis": 1})],
     "slice": [([((3, 4), F)], {"begin": (1, None), "end": (3, None), "step": (1, 2)})],
     "slice_like": [([((3, 4), F), ((2, 3), F)], {})],
+    "reshape_like": [([((2, 3), F), ((3, 2), F)], {})],
+    "CTCLoss": [([((4, 2, 3), F), ((2, 2), "int32")], {})],  # labels 0/1: padding and class 1
     "_slice_assign_scalar": [([((4, 5), F)], {"begin": (1,), "end": (3,), "scalar": 2.0})],
     "SliceChannel": [([((2, 4), F)], {"num_outputs": 2})],
     # backward ops (gradient rules build them)
@@ -130,6 +136,25 @@ SAMPLES = {
                                        "pooling_convention": "full"})],
     "_backward_Pooling": [([((2, 3, 3, 4), F), ((2, 3, 5, 6), F), ((2, 3, 3, 4), F)],
                            {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pooling_convention": "full"})],
+    # image ops (ir/ops/image.py): resize has no default size
+    "_image_resize": [([((4, 6, 3), F)], {"size": (3, 2)})],
+    "_image_random_contrast": [([((4, 5, 3), F)], {"min_factor": 0.5, "max_factor": 1.5})],
+    "_image_random_saturation": [([((4, 5, 3), F)], {"min_factor": 0.5, "max_factor": 1.5})],
+    "_image_random_hue": [([((4, 5, 3), F)], {"min_factor": 0.9, "max_factor": 1.1})],
+    "_image_random_color_jitter": [([((4, 5, 3), F)], {"brightness": 0.1, "contrast": 0.1, "saturation": 0.1,
+                                                       "hue": 0.1})],
+    "_image_adjust_lighting": [([((4, 5, 3), F)], {"alpha": (0.1, 0.1, 0.1)})],
+    "_image_random_lighting": [([((4, 5, 3), F)], {})],
+    # the fused RNN (ir/ops/rnn.py): a bidirectional GRU; the backward reads the forward's workspace
+    # (208 bytes: its inference layout for these sizes)
+    "RNN": [([((2, 2, 3), F), ((84,), F), ((2, 2, 2), F)],
+             {"state_size": 2, "num_layers": 1, "bidirectional": True, "mode": "gru", "state_outputs": True})],
+    "_backward_RNN": [([((2, 2, 3), F), ((84,), F), ((2, 2, 2), F), ((208,), "uint8"), ((2, 2, 4), F),
+                        ((2, 2, 2), F)],
+                       {"state_size": 2, "num_layers": 1, "bidirectional": True, "mode": "gru",
+                        "state_outputs": True})],
+    "_rnn_pack_params": [([((2, 2, 3), F), ((2, 3), F), ((2, 2), F), ((2,), F), ((2,), F)],
+                          {"state_size": 2, "num_layers": 1, "mode": "rnn_tanh"})],
 }
 
 # a value for each required attribute kind, when an op has no sample

@@ -16,9 +16,13 @@ outside with members that depend on no more graph inputs than it does).
 """
 from __future__ import annotations
 
+import os
+
 from ..ir import Graph, Node, registry
 from ..ir.attrs import Attr
 from ..ir.ops.fused import OP, encode_members, fusible_lowering, reads, type_ref
+from .fuse_epilogue import fuse_epilogues
+from .fuse_reduce import fuse_reductions
 
 
 def _fusible(node: Node):
@@ -66,6 +70,19 @@ def _member_attrs(node: Node) -> dict:
 
 
 def fuse(graph: Graph) -> Graph:
+    """Elementwise groups, then GEMM / convolution epilogues (passes/fuse_epilogue.py), then
+    reductions with their elementwise producers (passes/fuse_reduce.py); $MXCC_DISABLE_PASSES=
+    fuse_epilogue or fuse_reduce switches one of the later two off, =fuse all three."""
+    graph = _fuse_elementwise(graph)
+    off = {p.strip() for p in os.environ.get("MXCC_DISABLE_PASSES", "").split(",")}
+    if "fuse_epilogue" not in off:
+        graph = fuse_epilogues(graph, _member_attrs)
+    if "fuse_reduce" not in off:
+        graph = fuse_reductions(graph, _member_attrs)
+    return graph
+
+
+def _fuse_elementwise(graph: Graph) -> Graph:
     nodes = graph.nodes
     if len(nodes) < 2:
         return graph

@@ -8,7 +8,7 @@ from ..ir import Graph, print_graph
 from .fuse import fuse
 from .infer_types import infer_types
 from .mirror import mirror
-from .plan_memory import plan_memory
+from .plan_memory import naive_bytes, plan_memory
 from .simplify import simplify
 
 # plan_memory stays last
@@ -17,8 +17,10 @@ PIPELINE = [("infer_types", infer_types), ("simplify", simplify), ("mirror", mir
 
 
 # what the executor tells the passes, kept on every pass's result: the forward/backward split
-# (late inputs, for plan_memory) and how many leading outputs are the forward ones (for mirror)
-CARRIED = ("late_inputs", "mirror_outputs")
+# (late inputs, for plan_memory), how many leading outputs are the forward ones (for mirror), and
+# the inputs whose buffer may also be an output's (grad_req='add' gradients, updated aux states:
+# fuse_epilogue must not read them after writing)
+CARRIED = ("late_inputs", "mirror_outputs", "naive_bytes", "aliased_inputs")
 
 
 def disabled() -> set:
@@ -34,6 +36,8 @@ def run_pipeline(graph: Graph, passes=None, tag: str = "graph") -> Graph:
             continue
         carried = {k: getattr(graph, k) for k in CARRIED if getattr(graph, k, None) is not None}
         graph = fn(graph)
+        if name == "infer_types" and getattr(graph, "naive_bytes", None) is None:
+            graph.naive_bytes = naive_bytes(graph)  # the arena with every pass off: plan_memory's baseline
         for k, v in carried.items():
             if getattr(graph, k, None) is None:
                 setattr(graph, k, v)

@@ -455,6 +455,60 @@ def merge_transposes(node, rw):
     return rw.add("transpose", [root], axes=perm)
 
 
+def _reduced_axis(v: Value, op: str, x: Value):
+    """The one axis (normalized) if v = op(x, axis=a, keepdims=True) over a float tensor, else None."""
+    p = v.producer
+    if p is None or _op(p) != op or p.inputs[0].id != x.id or not _known(p):
+        return None
+    a = _parsed(p)
+    axis = a.get("axis")
+    if not a.get("keepdims") or a.get("exclude") or axis is None or len(axis) != 1:
+        return None
+    nd = len(x.type.shape)
+    ax = axis[0] + nd if axis[0] < 0 else axis[0]
+    return ax if 0 <= ax < nd else None
+
+
+def _shifted(d: Value):
+    """(x, axis) if d = x - max(x, axis, keepdims=True), else None."""
+    p = d.producer
+    if p is None or _op(p) != "broadcast_sub":
+        return None
+    x, m = p.inputs
+    ax = _reduced_axis(m, "max", x)
+    return None if ax is None or x.type.dtype not in ("float16", "float32", "float64") else (x, ax)
+
+
+def softmax_pattern(node, rw):
+    """exp(x - max(x)) / sum(exp(x - max(x))) along one axis -> softmax(x, axis), and
+    (x - max) - log(sum(exp(x - max))) -> log_softmax(x, axis): one kernel that reads a row from
+    memory once and writes it once (codegen/templates/c/softmax.j2), instead of five passes."""
+    op = _op(node)
+    if op == "broadcast_div":
+        e, s = node.inputs
+        if e.producer is None or _op(e.producer) != "exp":
+            return None
+        got = _shifted(e.producer.inputs[0])
+        if got is None or _reduced_axis(s, "sum", e) != got[1]:
+            return None
+        return rw.add("softmax", [got[0]], axis=got[1])
+    if op == "broadcast_sub":
+        d, ls = node.inputs
+        got = _shifted(d)
+        if got is None or ls.producer is None or _op(ls.producer) != "log":
+            return None
+        s = ls.producer.inputs[0]
+        if s.producer is None or _op(s.producer) != "sum":
+            return None
+        e = s.producer.inputs[0]
+        if e.producer is None or _op(e.producer) != "exp" or e.producer.inputs[0].id != d.id:
+            return None
+        if _reduced_axis(s, "sum", e) != got[1]:
+            return None
+        return rw.add("log_softmax", [got[0]], axis=got[1])
+    return None
+
+
 def cse(node, rw):
     """The same op with the same (parsed) attrs over the same inputs computes the same thing once."""
     key = rw.key(node) if rw.cse_on else None
@@ -468,6 +522,7 @@ RULES = [
     ("algebraic", algebraic),
     ("merge_reshapes", merge_reshapes),
     ("merge_transposes", merge_transposes),
+    ("softmax_pattern", softmax_pattern),
     ("cse", cse),  # every node that survives the rules is entered in the table others merge into
 ]
 

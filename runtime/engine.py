@@ -19,6 +19,7 @@ written here belongs to this engine's tickets from then on.
 from __future__ import annotations
 
 import collections
+import os
 import threading
 
 from ..ir.errors import MXNetError
@@ -124,9 +125,28 @@ class Engine:
         errs, self._errors = self._errors, []
         return errs
 
+    def _restart_in_child(self):
+        """After fork: the parent's worker thread does not exist here. Start empty (other modules
+        hold this Engine object, so it is reset, not replaced); a worker starts again on demand."""
+        self._cv = threading.Condition()
+        self._queue.clear()
+        self._thread = None
+        self.completed = self.issued
+
 
 _engines: dict = {}
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+    for eng in list(_engines.values()):
+        eng._restart_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # DataLoader workers and user code may fork a process that used mxcc
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_engine(device: str) -> Engine:

@@ -34,9 +34,10 @@ _NOT_A_DERIVATIVE = {"BlockGrad", "MakeLoss", "SoftmaxOutput", "LinearRegression
 
 
 # normalization layers take, as MXNet's do, only the gradient of their first output (the
-# statistics outputs' head gradients are ignored) and none to BatchNorm's moving statistics (aux states)
+# statistics outputs' head gradients are ignored) and none to BatchNorm's moving statistics (aux states);
+# so does CTCLoss (its second output is the gradient itself)
 _CHECK_KW = {"BatchNorm": {"wrt": [0, 1, 2], "heads": [0]}, "LayerNorm": {"heads": [0]},
-             "InstanceNorm": {"heads": [0]}}
+             "InstanceNorm": {"heads": [0]}, "CTCLoss": {"heads": [0]}}
 
 
 def _dominant(x):  # batches of square matrices made well conditioned (diagonally dominant)

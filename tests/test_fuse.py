@@ -317,14 +317,19 @@ def test_lenet_training_graph_same_with_fuse_on_and_off(chain):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
     assert all(np.abs(a).max() > 0 for a in r_on[1:])
     assert FUSED not in ops_of(without.graph)
-    if chain:  # forward tanh * 1.5 - 0.25, and its backward chain
-        fused = [members(n) for n in with_fuse.graph.nodes if n.op == FUSED]
-        assert fused[0] == ["Activation", "_mul_scalar", "_minus_scalar"] and len(fused) == 2
+    if chain:  # forward tanh * 1.5 - 0.25 (in conv1's epilogue, passes/fuse_epilogue.py), and its backward chain
+        nodes = [n for n in with_fuse.graph.nodes if n.op in (FUSED, "_fused_epilogue")]
+        fused = [members(n) for n in nodes]
+        assert fused[0] == ["Activation", "_mul_scalar", "_minus_scalar"]
+        assert json.loads(nodes[0].attrs["anchor"])[0] == "Convolution"
+        groups = [n for n in nodes if n.op == FUSED]
+        assert len(groups) == 1 and members(groups[0]) == ["_backward_mul_scalar", "_backward_tanh"]
         # the backward ops take the forward values by type where their derivative does not read
         # them, so the forward group writes tanh (read by tanh's derivative) and its result only
-        nodes = [n for n in with_fuse.graph.nodes if n.op == FUSED]
-        assert nodes[0].attrs["outputs"] == (0, 2) and "float32[8,20,24,24]" in nodes[1].attrs["members"]
-        assert len(with_fuse.graph.nodes) == len(without.graph.nodes) - sum(len(m) - 1 for m in fused)
+        assert nodes[0].attrs["outputs"] == (0, 2) and "float32[8,20,24,24]" in groups[0].attrs["members"]
+        # each fused node stands for its members, plus an epilogue's anchor and pooling tail
+        saved = sum(len(m) - 1 + (n.op == "_fused_epilogue") + bool(n.attrs.get("tail")) for m, n in zip(fused, nodes))
+        assert len(with_fuse.graph.nodes) == len(without.graph.nodes) - saved
 
 
 # ---- the switch, the dump, the op --------------------------------------------------------------------

@@ -239,6 +239,35 @@ def test_rules_run_alone():
     assert len(g.nodes) == 3  # the pass is pure
 
 
+@pytest.mark.parametrize("shape,axis", [((7, 33), 1), ((4, 5, 6), 1), ((3, 9), -2), ((2, 3, 40), 2)])
+def test_written_out_softmax_and_log_softmax_become_one_op(shape, axis):
+    """exp(x - max) / sum(exp(x - max)) and (x - max) - log(sum(exp(x - max))), written with
+    separate (even duplicated) ops, become softmax / log_softmax: one kernel, one read of x."""
+    x, = inputs_of(shape)
+    b = GradBuilder()
+    d = b.op("broadcast_sub", x, b.op("max", x, axis=axis, keepdims=True))
+    e1, e2 = b.op("exp", d), b.op("exp", b.op("broadcast_sub", x, b.op("max", x, axis=axis, keepdims=True)))
+    sm = b.op("broadcast_div", e1, b.op("sum", e2, axis=axis, keepdims=True))
+    lsm = b.op("broadcast_sub", d, b.op("log", b.op("sum", b.op("exp", d), axis=axis, keepdims=True)))
+    g = Graph([x], [sm, lsm], b.nodes)
+    xs = np.random.default_rng(2).normal(0, 3, shape).astype(np.float32)
+    s, (a, la) = check(g, [xs], nodes=2, exact=False)
+    assert sorted(ops(s)) == ["log_softmax", "softmax"]
+    x64 = xs.astype(np.float64)
+    ref = np.exp(x64 - x64.max(axis, keepdims=True))
+    np.testing.assert_allclose(a, ref / ref.sum(axis, keepdims=True), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(la, np.log(ref / ref.sum(axis, keepdims=True)), rtol=1e-5, atol=1e-5)
+
+
+def test_softmax_pattern_needs_the_same_axis_and_keepdims():
+    x, = inputs_of((4, 6))
+    b = GradBuilder()
+    e = b.op("exp", b.op("broadcast_sub", x, b.op("max", x, axis=1, keepdims=True)))
+    y = b.op("broadcast_div", e, b.op("sum", e, axis=0, keepdims=True))  # normalized along the other axis
+    s, _ = check(Graph([x], [y], b.nodes), [rand(4, 6)], exact=False)
+    assert "softmax" not in ops(s)
+
+
 # ---- random elementwise graphs ---------------------------------------------------------------------
 UNARY = ("negative", "tanh", "sigmoid", "_copy", "BlockGrad", "abs", "zeros_like", "ones_like")
 SCALAR = (("_mul_scalar", 1.0), ("_mul_scalar", 0.5), ("_div_scalar", 1.0), ("_div_scalar", 2.0),

@@ -13,6 +13,7 @@ from ...ir.types import DTYPES
 from ..program import Buf, Launch, Meta
 from ..strides import collapse
 from ..templates import render as render_template
+from . import _epilogue
 
 # The type products accumulate in. Integers use unsigned arithmetic so overflow wraps
 # (as NumPy's integer matmul does) instead of being undefined behaviour in C.
@@ -32,10 +33,12 @@ ERRORS = {1: "out of memory allocating GEMM packing buffers"}
 def render(kname, params, target):
     dt = DTYPES[params["dtype"]]
     acc, gsize = ACC[dt.name]
+    epi = params.get("epi")  # a fused epilogue (codegen/families/_epilogue.py): extra trailing arguments
     code = render_template(target, "gemm.j2", kname=kname, S=dt.ctype, G=acc, gsize=gsize, direct=dt.ctype == acc,
-                           ta=bool(params["ta"]), tb=bool(params["tb"]))
+                           ta=bool(params["ta"]), tb=bool(params["tb"]), epi=bool(epi),
+                           epi_code=_epilogue.code(kname, epi), epi_params=_epilogue.entry_params(epi))
     decl = (f"int {kname}(int64_t batch, int64_t M, int64_t N, int64_t K, int32_t nbd, intptr_t bmeta, "
-            f"intptr_t out, intptr_t a, intptr_t b);")
+            f"intptr_t out, intptr_t a, intptr_t b{_epilogue.entry_params(epi)});")
     return code, {kname: decl}
 
 
@@ -49,5 +52,7 @@ def plan(kname, params, args):
     if not shape:
         shape, sa, sb = (1,), (0,), (0,)
     meta = Meta.of([*shape, *sa, *sb])
-    return [Launch(kname, (batch, M, N, K, len(shape), meta, Buf("out", 0), Buf("in", 0), Buf("in", 1)),
+    out = _epilogue.anchor_out(params.get("epi"), args)
+    return [Launch(kname, (batch, M, N, K, len(shape), meta, out, Buf("in", 0), Buf("in", 1),
+                           *_epilogue.launch_args(params.get("epi"), args)),
                    errors={k: f"{args.get('op', 'dot')}: {v}" for k, v in ERRORS.items()})]

@@ -22,13 +22,38 @@ ERRORS = {1: "out of memory for the partial results of a parallel reduction",
           2: "internal error: reduction layout without the dimension its entry needs"}
 
 
+def _prologue(kname, pro):
+    """A fused reduction's loader (ir/ops/fused_reduce.py): the struct of its input pointers and
+    scalars, `<k>_ld(S, o)` evaluating the members' snippets at input offset o, the entries'
+    extra parameters and the line that fills the struct. Empty strings without one."""
+    if not pro:
+        return "", "", "const CT* in = (const CT*)in_;"
+    fields = [f"const {DTYPES[d].ctype}* i{k};" for k, d in enumerate(pro["ins"])]
+    fields += [f"double s{k};" for k in range(pro["nscalars"])] or ["int unused_;"]
+    body = [f"  const {DTYPES[d].acc} v{k} = ({DTYPES[d].acc})S->i{k}[o];" for k, d in enumerate(pro["ins"])]
+    body += [f"  const double s{k} = S->s{k};" for k in range(pro["nscalars"])]
+    body += [f"  const {DTYPES[d].ctype} t{k} = ({DTYPES[d].ctype})({e});" for k, (d, e) in enumerate(pro["lets"])]
+    nl = "\n"
+    code = (f"typedef struct {{ {' '.join(fields)} }} {kname}_src;\n"
+            f"static inline ACC {kname}_ld(const {kname}_src* S, int64_t o) {{\n  (void)S; (void)o;\n"
+            f"{nl.join(body)}\n  return (ACC)t{len(pro['lets']) - 1};\n}}")
+    extra = "".join(f", intptr_t pi{k}_" for k in range(len(pro["ins"])))
+    extra += "".join(f", double ps{k}" for k in range(pro["nscalars"]))
+    init = ([f"(const {DTYPES[d].ctype}*)pi{k}_" for k, d in enumerate(pro["ins"])]
+            + [f"ps{k}" for k in range(pro["nscalars"])]) or ["0"]
+    fill = f"const {kname}_src src_ = {{ {', '.join(init)} }}; const {kname}_src* in = &src_; (void)in_;"
+    return code, extra, fill
+
+
 def render(kname, params, target):
+    pro_code, pro_params, pro_init = _prologue(kname, params.get("pro"))
     code = render_template(
         target, "reduce.j2", kname=kname, ctype=DTYPES[params["in_dtype"]].ctype,
         octype=DTYPES[params["out_dtype"]].ctype, acc=params["acc"], init=params["init"],
         combine=params["combine"], merge=params["merge"], finalize=params["finalize"],
-        index=params["index"], better=params["better"], lanes=max(16, 256 // _ACC_SIZE[params["acc"]]))
-    sig = "(int32_t nk, int32_t nr, intptr_t meta_, intptr_t out_, intptr_t in_)"
+        index=params["index"], better=params["better"], lanes=max(16, 256 // _ACC_SIZE[params["acc"]]),
+        pro_code=pro_code, pro_params=pro_params, pro_init=pro_init)
+    sig = f"(int32_t nk, int32_t nr, intptr_t meta_, intptr_t out_, intptr_t in_{pro_params})"
     return code, {f"{kname}_{e}": f"int {kname}_{e}{sig};" for e in ("inner", "outer")}
 
 
@@ -71,4 +96,8 @@ def plan(kname, params, args):
     meta = Meta.of([*(d for d, _ in kept), *(s for _, s in kept), *(d for d, _ in reduced),
                     *(s for _, s in reduced)])
     entry = f"{kname}_inner" if inner else f"{kname}_outer"
-    return [Launch(entry, (len(kept), len(reduced), meta, Buf("out", 0), Buf("in", 0)), errors=dict(ERRORS))]
+    pro = args.get("pro")
+    if pro is None:
+        return [Launch(entry, (len(kept), len(reduced), meta, Buf("out", 0), Buf("in", 0)), errors=dict(ERRORS))]
+    extra = (*(Buf("in", i) for i in pro["in_index"]), *(float(v) for v in pro["scalars"]))
+    return [Launch(entry, (len(kept), len(reduced), meta, Buf("out", 0), 0, *extra), errors=dict(ERRORS))]

@@ -29,6 +29,6 @@ def concatenate(arrays, axis=0, always_copy=True):
     return globals()["concat"](*arrays, dim=axis)  # noqa: F821  (generated from the registry)
 
 
-from . import contrib, fft, linalg, random  # noqa: E402  (mx.nd.contrib, .fft, .linalg, .random)
+from . import contrib, fft, image, linalg, random  # noqa: E402  (mx.nd.contrib, .fft, .image, .linalg, .random)
 from .binning import histogram  # noqa: E402
 from .serialize import load, load_frombuffer, save  # noqa: E402

@@ -9,6 +9,7 @@ inference), lowers and emits the kernel, and compiles it (or finds it cached).
 from __future__ import annotations
 
 import math
+import os
 import threading
 
 from .. import runtime
@@ -28,6 +29,15 @@ _PLAN_CACHE_MAX = 20000
 _plans: dict = {}
 _programs: dict = {}
 _lock = threading.RLock()
+
+
+def _new_lock_in_child():  # a fork while another thread compiled would leave the child's copy held
+    global _lock
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 class Plan:

@@ -1,4 +1,5 @@
 """mx.sym: symbolic graphs. Every op of the registry is here as a function building a node."""
+from . import image  # noqa: F401  (mx.sym.image)
 from .json_io import load, load_json
 from .register import populate as _populate
 from .symbol import Group, Symbol, Variable, var

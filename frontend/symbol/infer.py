@@ -10,16 +10,20 @@ from ..ir.errors import MXNetError, ShapeError
 from .graph import aux_variable_ids, topo_nodes
 
 
+def _declared_dtype(node, dtypes: dict):
+    """The dtype given for a variable (argument, else its __dtype__ attr), or None."""
+    dt = dtypes.get(node.name)
+    if dt is None and "__dtype__" in node.user_attrs:
+        dt = DTYPE_BY_FLAG[int(node.user_attrs["__dtype__"])].name
+    return dtype_name(dt) if dt is not None else None
+
+
 def _var_init(node, shapes: dict, dtypes: dict):
     shape = shapes.get(node.name)
     if shape is None and "__shape__" in node.user_attrs:
         s = ast.literal_eval(node.user_attrs["__shape__"])
         shape = tuple(s) if s and all(int(d) > 0 for d in s) else None  # 0 means unknown in MXNet
-    dt = dtypes.get(node.name)
-    if dt is None and "__dtype__" in node.user_attrs:
-        dt = DTYPE_BY_FLAG[int(node.user_attrs["__dtype__"])].name
-    dt = dtype_name(dt) if dt is not None else "float32"
-    return TensorType(tuple(shape), dt) if shape is not None else None
+    return TensorType(tuple(shape), _declared_dtype(node, dtypes) or "float32") if shape is not None else None
 
 
 def propagate(sym, shapes: dict, dtypes: dict | None = None, train: bool = False):
@@ -44,9 +48,9 @@ def propagate(sym, shapes: dict, dtypes: dict | None = None, train: bool = False
                 for k, t in enumerate(fill or []):
                     c, ci = n.inputs[k]
                     if ins[k] is None and t is not None and c.is_variable:
-                        if c.name in dtypes or "__dtype__" in c.user_attrs:
-                            t = TensorType(t.shape, var_types.get(c.name).dtype if var_types.get(c.name)
-                                           else dtype_name(dtypes.get(c.name)))
+                        declared = _declared_dtype(c, dtypes)
+                        if declared is not None:
+                            t = TensorType(t.shape, declared)
                         var_types[c.name] = t
                         entry[(c.id, 0)] = t
                         ins[k] = t

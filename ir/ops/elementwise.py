@@ -100,7 +100,7 @@ UNARY_GRAD = {
     "sinh": "cosh(b)", "cosh": "sinh(b)", "tanh": "(T)1 - c * c",
     "arcsinh": "(T)1 / sqrt(b * b + (T)1)", "arccosh": "(T)1 / sqrt(b * b - (T)1)", "arctanh": "(T)1 / ((T)1 - b * b)",
     "degrees": "(T)57.29577951308232", "radians": "(T)0.017453292519943295",
-    "sigmoid": "c * ((T)1 - c)", "relu": "(b > 0 ? (T)1 : (T)0)", "softrelu": "MX_SIGMOID(b)",
+    "sigmoid": "c * ((T)1 - c)", "relu": "(c > 0 ? (T)1 : (T)0)", "softrelu": "MX_SIGMOID(b)",
     "softsign": "(T)1 / (((T)1 + fabs(b)) * ((T)1 + fabs(b)))", "erf": "(T)1.1283791670955126 * MX_EXP(-b * b)",
     "reciprocal": "-c * c", "logical_not": "0",
 }

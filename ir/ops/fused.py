@@ -92,11 +92,14 @@ def type_ref(t: TensorType) -> str:
     return f"{t.dtype}[{','.join(str(d) for d in t.shape)}]"
 
 
-def _ref(op_ref, k, n_in, n_done):
-    """('i', index), ('t', member) or ('type', TensorType) for a ref string, validated."""
+def _ref(op_ref, k, n_in, n_done, anchor=None):
+    """('i', index), ('t', member), ('a', 0) (an epilogue's anchor result) or ('type', TensorType)
+    for a ref string, validated."""
     m = re.fullmatch(r"(\w+)\[([\d,]*)\]", str(op_ref))
     if m and m.group(1) in DTYPES:
         return "type", TensorType(tuple(int(d) for d in m.group(2).split(",") if d), m.group(1))
+    if anchor is not None and op_ref == "a":
+        return "a", 0
     m = re.fullmatch(r"([it])(\d+)", str(op_ref))
     if not m:
         raise ValueError(f"{OP}: member {k} has a bad input reference {op_ref!r} "
@@ -108,17 +111,19 @@ def _ref(op_ref, k, n_in, n_done):
     return kind, idx
 
 
-def _members(in_types, attrs):
-    """Each member as (opdef, parsed attrs, refs, in_types, out_type)."""
+def _members(in_types, attrs, anchor=None):
+    """Each member as (opdef, parsed attrs, refs, in_types, out_type); `anchor` is the type of an
+    epilogue's anchor result (the ref 'a')."""
     members = decode_members(attrs["members"])
     done = []
     for k, (name, mattrs, refs) in enumerate(members):
         opdef = get(name)
-        if opdef.name == OP:
+        if opdef.name.startswith("_fused_"):
             raise ValueError(f"{OP}: member {k} is itself a fused node")
         parsed = opdef.parse_attrs(mattrs)
-        rs = [_ref(r, k, len(in_types), len(done)) for r in refs]
-        tin = [in_types[i] if kind == "i" else done[i][4] if kind == "t" else i for kind, i in rs]
+        rs = [_ref(r, k, len(in_types), len(done), anchor) for r in refs]
+        tin = [in_types[i] if kind == "i" else done[i][4] if kind == "t" else anchor if kind == "a" else i
+               for kind, i in rs]
         types = opdef.infer_types(tin, parsed)
         if len(types) != 1:
             raise ValueError(f"{OP}: member {k} ({name}) has {len(types)} outputs; members must have one")
@@ -136,10 +141,10 @@ def _infer(in_types, attrs):
     return [done[o][4] for o in attrs["outputs"]]
 
 
-def _lower(in_types, out_types, attrs):
-    done = _members(in_types, attrs)
-    shape = tuple(out_types[0].shape)
-    used: dict[int, int] = {}  # fused input index -> kernel input slot
+def _lets(done, shape, name_of):
+    """The C let lines of the members (ctype, expr) and their run-time scalars. name_of(kind, i)
+    names a member input read inside the loop: ('i', fused input) or ('a', 0), the anchor's
+    result of an epilogue; earlier members are the temporaries t<k>."""
     lets, scalars = [], []
     for k, (opdef, parsed, rs, tin, tout) in enumerate(done):
         if tuple(tout.shape) != shape:
@@ -155,16 +160,24 @@ def _lower(in_types, out_types, attrs):
                 continue
             if kind == "type":
                 raise ValueError(f"{OP}: member {k} ({opdef.name}) reads input {j}, given only as a type")
-            if kind == "i":
-                names["abcd"[j]] = f"v{used.setdefault(i, len(used))}"
-            else:
+            if kind == "t":
                 names["abcd"[j]] = f"(({DTYPES[d].acc})t{i})"
+            else:
+                names["abcd"[j]] = f"(({DTYPES[d].acc}){name_of(kind, i)})"
         for q in range(p["nscalars"]):
             names[f"s{q}"] = f"s{len(scalars) + q}"
         scalars.extend(float(s) for s in low.args.get("scalars", ()))
         names["T"] = DTYPES[p["in_dtypes"][0]].acc if p["in_dtypes"] else DTYPES[p["out_dtype"]].acc
         expr = re.sub(r"\b([a-d]|s\d+|T)\b", lambda m: names.get(m.group(0), m.group(0)), p["expr"])
         lets.append((p["out_dtype"], expr))
+    return tuple(lets), tuple(scalars)
+
+
+def _lower(in_types, out_types, attrs):
+    done = _members(in_types, attrs)
+    shape = tuple(out_types[0].shape)
+    used: dict[int, int] = {}  # fused input index -> kernel input slot
+    lets, scalars = _lets(done, shape, lambda kind, i: f"v{used.setdefault(i, len(used))}")
     slots = sorted(used, key=used.get)
     in_shapes = tuple(tuple(in_types[i].shape) for i in slots)
     # inner-loop pattern after the kernel collapses dims: each input's stride along the last
@@ -173,9 +186,9 @@ def _lower(in_types, out_types, attrs):
     inner = tuple(1 if last is None else broadcast_strides(s, shape)[last] for s in in_shapes)
     if any(st not in (0, 1) for st in inner):
         inner = None
-    params = {"in_dtypes": tuple(in_types[i].dtype for i in slots), "lets": tuple(lets),
+    params = {"in_dtypes": tuple(in_types[i].dtype for i in slots), "lets": lets,
               "outs": tuple(attrs["outputs"]), "nscalars": len(scalars), "inner": inner}
-    args = {"in_index": tuple(slots), "in_shapes": in_shapes, "out_shape": shape, "scalars": tuple(scalars)}
+    args = {"in_index": tuple(slots), "in_shapes": in_shapes, "out_shape": shape, "scalars": scalars}
     return Lowering("fused", params, args)
 
 

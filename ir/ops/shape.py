@@ -198,6 +198,34 @@ register(OpDef("Reshape", ("data",), _infer_reshape, _flat_lowering, aliases=("r
     "keep_highest": Attr("bool", False)}, doc="A copy with a new shape; codes 0, -1, -2, -3, -4 as in MXNet."))
 
 
+def _like_range(op, which, begin, end, ndim):
+    b = 0 if begin is None else (begin + ndim if begin < 0 else begin)
+    e = ndim if end is None else (end + ndim if end < 0 else end)
+    if not 0 <= b <= e <= ndim:
+        raise ShapeError(f"{op}: {which}_begin={begin}, {which}_end={end} do not give a range of axes of a "
+                         f"{ndim}-D input (expected 0 <= begin <= end <= {ndim} after adding ndim to negatives)")
+    return b, e
+
+
+def _infer_reshape_like(in_types, attrs):
+    lhs, rhs = in_types[0].shape, in_types[1].shape
+    lb, le = _like_range("reshape_like", "lhs", attrs["lhs_begin"], attrs["lhs_end"], len(lhs))
+    rb, re = _like_range("reshape_like", "rhs", attrs["rhs_begin"], attrs["rhs_end"], len(rhs))
+    out = tuple(lhs[:lb]) + tuple(rhs[rb:re]) + tuple(lhs[le:])
+    if math.prod(out) != math.prod(lhs):
+        raise ShapeError(f"reshape_like: cannot reshape lhs of shape {fmt(lhs)} ({math.prod(lhs)} elements) "
+                         f"like rhs of shape {fmt(rhs)}: the result {fmt(out)} has {math.prod(out)} elements")
+    return [TensorType(out, in_types[0].dtype)]
+
+
+register(OpDef("reshape_like", ("lhs", "rhs"), _infer_reshape_like, _flat_lowering,
+               grad=lambda b, node, ogs: [_reshape_to(b, ogs[0], node.inputs[0].type.shape), None],
+               attrs={"lhs_begin": Attr("axis", None), "lhs_end": Attr("axis", None),
+                      "rhs_begin": Attr("axis", None), "rhs_end": Attr("axis", None)},
+               doc="lhs reshaped to rhs's shape; with the begin/end attrs, lhs axes [lhs_begin, lhs_end) are "
+                   "replaced by rhs axes [rhs_begin, rhs_end)."))
+
+
 # ---- broadcasting -----------------------------------------------------------------------------
 def _broadcast_check(op, shape, out):
     for k, (d, o) in enumerate(zip(shape, out)):
