@@ -40,6 +40,14 @@ class Graph:
     def __str__(self):
         return print_graph(self)
 
+    def keep_annotations(self, old: "Graph") -> "Graph":
+        """Take over what callers set on `old` (late_inputs, aliased_inputs, ...), except its memory
+        plan; a pass that rebuilds a graph returns `Graph(...).keep_annotations(graph)`."""
+        for k, v in vars(old).items():
+            if k not in ("inputs", "outputs", "nodes", "memory_plan"):
+                setattr(self, k, v)
+        return self
+
 
 def topo_order(outputs: list[Value]) -> list[Node]:
     """Producers of `outputs` in dependency order (iterative DFS: deep graphs are fine)."""

@@ -135,6 +135,19 @@ def all_ops() -> list[OpDef]:
     return out
 
 
+def populate_prefixed(ns: dict, prefix: str, make_function) -> list[str]:
+    """Fill a frontend namespace (mx.nd.linalg, mx.sym.image, ...) with the public ops named
+    `prefix + name`, under `name`, made by that frontend's `make_function`; returns the names."""
+    out = []
+    for name in names():
+        opdef = get(name)
+        if name.startswith(prefix) and not opdef.hidden:
+            public = name[len(prefix):]
+            ns.setdefault(public, make_function(opdef, public))
+            out.append(public)
+    return sorted(out)
+
+
 def names() -> list[str]:
     _load()
     return list(_REGISTRY)

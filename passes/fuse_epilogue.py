@@ -181,11 +181,7 @@ def fuse_epilogues(graph: Graph, member_attrs) -> Graph:
             o.name = old.name
             vmap[old.id] = o
         new_nodes.append(node)
-    out = Graph(graph.inputs, [look(v) for v in graph.outputs], new_nodes)
-    for k, v in vars(graph).items():  # annotations callers set (late_inputs, ...) stay
-        if k not in ("inputs", "outputs", "nodes", "memory_plan"):
-            setattr(out, k, v)
-    return out
+    return Graph(graph.inputs, [look(v) for v in graph.outputs], new_nodes).keep_annotations(graph)
 
 
 def _backward_plan(a, users, named, out_ids, busy, member_attrs):

@@ -5,44 +5,18 @@ import json
 
 import numpy as np
 import pytest
+from graphs import both, f64, op, rand, var
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nets import lenet
 
 import mxcc as mx
 from mxcc.compiled import CompiledGraph
-from mxcc.ir import Graph, Node, TensorType, Value, print_graph, registry, verify
+from mxcc.ir import Graph, TensorType, print_graph, registry
 from mxcc.passes.autodiff import autodiff
-from mxcc.passes.fuse import fuse
 from mxcc.passes.infer_types import infer_types
 
 EPI = "_fused_epilogue"
-ON = [("infer_types", infer_types), ("fuse", fuse)]
-OFF = [("infer_types", infer_types)]
-
-
-def op(name, *inputs, **attrs):
-    opdef = registry.get(name)
-    types = opdef.infer_types([v.type for v in inputs], opdef.parse_attrs(attrs))
-    return Node(name, attrs, list(inputs), types).outputs[0]
-
-
-def var(name, shape, dtype="float32"):
-    return Value(TensorType(shape, dtype), name)
-
-
-def rand(shape, dtype="float32", seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, shape).astype(dtype)
-
-
-def both(graph, *inputs, rtol=1e-5, atol=1e-6):
-    on = CompiledGraph(graph, passes=ON)
-    off = CompiledGraph(graph, passes=OFF)
-    r_on, r_off = on(*inputs), off(*inputs)
-    for a, b in zip(r_on, r_off):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
-    verify(on.graph)
-    return r_on, on.graph
 
 
 def epilogues(graph):
@@ -51,10 +25,6 @@ def epilogues(graph):
 
 def members(node):
     return [json.loads(node.attrs["anchor"])[0]] + [m[0] for m in json.loads(node.attrs["members"])]
-
-
-def f64(a):
-    return np.asarray(a, np.float64)
 
 
 def test_fc_bias_relu_scale_is_one_gemm():

@@ -4,52 +4,23 @@ import json
 
 import numpy as np
 import pytest
+from graphs import OFF, both, f64, op, rand, var
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mxcc as mx
 from mxcc.compiled import CompiledGraph
-from mxcc.ir import Graph, Node, TensorType, Value, registry, verify
+from mxcc.ir import Graph, TensorType, registry
 from mxcc.passes.autodiff import autodiff
 from mxcc.passes.fuse import fuse
 from mxcc.passes.infer_types import infer_types
 from mxcc.passes.simplify import simplify
 
 RED = "_fused_reduce"
-ON = [("infer_types", infer_types), ("fuse", fuse)]
-OFF = [("infer_types", infer_types)]
-
-
-def op(name, *inputs, **attrs):
-    opdef = registry.get(name)
-    types = opdef.infer_types([v.type for v in inputs], opdef.parse_attrs(attrs))
-    return Node(name, attrs, list(inputs), types).outputs[0]
-
-
-def var(name, shape, dtype="float32"):
-    return Value(TensorType(shape, dtype), name)
-
-
-def rand(shape, dtype="float32", seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, shape).astype(dtype)
-
-
-def both(graph, *inputs, rtol=1e-5, atol=1e-6):
-    on = CompiledGraph(graph, passes=ON)
-    off = CompiledGraph(graph, passes=OFF)
-    r_on, r_off = on(*inputs), off(*inputs)
-    for a, b in zip(r_on, r_off):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
-    verify(on.graph)
-    return r_on, on.graph
 
 
 def fused(graph):
     return [n for n in graph.nodes if n.op == RED]
-
-
-def f64(a):
-    return np.asarray(a, np.float64)
 
 
 def test_sum_of_product_is_one_kernel():

@@ -5,18 +5,4 @@ from __future__ import annotations
 from ..ir import registry
 from .register import make_function
 
-_PREFIX = "_image_"
-
-
-def _populate(ns: dict) -> list:
-    names = []
-    for name in registry.names():
-        opdef = registry.get(name)
-        if name.startswith(_PREFIX) and not opdef.hidden:
-            public = name[len(_PREFIX):]
-            ns.setdefault(public, make_function(opdef, public))
-            names.append(public)
-    return sorted(names)
-
-
-__all__ = _populate(globals())
+__all__ = registry.populate_prefixed(globals(), "_image_", make_function)
