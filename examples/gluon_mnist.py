@@ -7,6 +7,7 @@ a Trainer; after hybridize() each forward is one compiled C call and each backwa
 --progress shows a tqdm progress bar per epoch (pip install tqdm; `make demo` installs it).
 """
 import gzip
+import random
 import sys
 import time
 
@@ -54,6 +55,7 @@ def train(train_images, train_labels, test_images, test_labels, num_epoch=4, bat
           hybridize=True, log=print, progress=False):
     """Train LeNet; returns the test accuracy."""
     mx.random.seed(42)
+    random.seed(42)  # the DataLoader's shuffle (Python's random, as MXNet's sampler): the same batches every run
     xtr, ytr = load(train_images, train_labels)
     xte, yte = load(test_images, test_labels)
     train_data = gluon.data.DataLoader(gluon.data.ArrayDataset(mx.nd.array(xtr), mx.nd.array(ytr)),
