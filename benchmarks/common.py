@@ -1,9 +1,12 @@
 """Timing helpers for benchmarks: medians of repeated runs, a machine line, a table printer."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
+import subprocess
+import tempfile
 import time
 
 
@@ -40,3 +43,19 @@ def table(rows, header):
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     return "\n".join(out)
+
+
+def run_script(python, script: str, args, env_extra, timeout: int = 7200) -> dict:
+    """Run `script` (Python source) with another interpreter (a competitor's venv); it prints one JSON
+    line last, which is returned. A failure becomes {"error": its last stderr line}."""
+    env = dict(os.environ, **env_extra)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(script)
+        path = f.name
+    try:
+        r = subprocess.run([python, path, *args], capture_output=True, text=True, env=env, timeout=timeout)
+    finally:
+        os.unlink(path)
+    if r.returncode != 0:
+        return {"error": r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}"}
+    return json.loads(r.stdout.strip().splitlines()[-1])

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import machine, table  # noqa: E402
+from common import machine, run_script, table  # noqa: E402
 
 DATA = "/usr/share/datasets/fashion-mnist"
 MXNET_PY = os.environ.get("MXNET_PY", "/work/mxnet-venv/bin/python")
@@ -125,20 +122,6 @@ print(json.dumps(times))
 """
 
 
-def run(python, args, env_extra, module):
-    env = dict(os.environ, **env_extra)
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(SCRIPT.format(module=module))
-        path = f.name
-    try:
-        r = subprocess.run([python, path, *args], capture_output=True, text=True, env=env, timeout=3600)
-    finally:
-        os.unlink(path)
-    if r.returncode != 0:
-        return {"error": r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}"}
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--batches", type=int, default=150)
@@ -160,7 +143,8 @@ def main():
     for _ in range(a.rounds):
         for net in a.nets:
             for name, py, env, module in configs:
-                r = run(py, [DATA, net, ",".join(MODES), str(a.batches), str(a.runs)], env, module)
+                script_args = [DATA, net, ",".join(MODES), str(a.batches), str(a.runs)]
+                r = run_script(py, SCRIPT.format(module=module), script_args, env, timeout=3600)
                 for mode in MODES:
                     if "error" in r:
                         errors[(net, name, mode)] = r["error"]

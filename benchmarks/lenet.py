@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import machine, table  # noqa: E402
+from common import machine, run_script, table  # noqa: E402
 
 DATA = "/usr/share/datasets/fashion-mnist"
 MXNET_PY = os.environ.get("MXNET_PY", "/work/mxnet-venv/bin/python")
@@ -103,20 +100,6 @@ print(json.dumps({"img_per_s": len(ytr) * epochs / sum(costs), "accuracy": acc, 
 """
 
 
-def run(python, script, args, env_extra):
-    env = dict(os.environ, **env_extra)
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(script)
-        path = f.name
-    try:
-        r = subprocess.run([python, path, *args], capture_output=True, text=True, env=env, timeout=7200)
-    finally:
-        os.unlink(path)
-    if r.returncode != 0:
-        return {"error": r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}"}
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--epochs", type=int, default=10)
@@ -128,11 +111,12 @@ def main():
     args = [DATA, str(a.epochs), str(a.limit)]
     results = {}
     if "mxcc" in a.only:
-        results["mxcc"] = run(sys.executable, MODULE_SCRIPT.format(module="mxcc"), args, {})
+        results["mxcc"] = run_script(sys.executable, MODULE_SCRIPT.format(module="mxcc"), args, {})
     if "mxnet" in a.only and os.path.exists(MXNET_PY):
-        results["MXNet 1.9.1"] = run(MXNET_PY, MODULE_SCRIPT.format(module="mxnet"), args, {"OMP_NUM_THREADS": "2"})
+        results["MXNet 1.9.1"] = run_script(MXNET_PY, MODULE_SCRIPT.format(module="mxnet"), args,
+                                            {"OMP_NUM_THREADS": "2"})
     if "torch" in a.only and os.path.exists(TORCH_PY):
-        results["PyTorch CPU"] = run(TORCH_PY, TORCH_SCRIPT, args, {})
+        results["PyTorch CPU"] = run_script(TORCH_PY, TORCH_SCRIPT, args, {})
     rows = []
     for name, r in results.items():
         if "error" in r:

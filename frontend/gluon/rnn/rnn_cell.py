@@ -353,68 +353,44 @@ def _stack_unroll(cell, length, inputs, begin_state, layout, merge_outputs, vali
     return inputs, next_states
 
 
-class SequentialRNNCell(RecurrentCell):
+class _CellStack:
+    """What both stacking containers share: each cell's output is the next one's input."""
+
+    def __repr__(self):
+        return _stack_repr(self)
+
+    def add(self, cell):
+        """Append a cell to the stack."""
+        self.register_child(cell)
+
+    def state_info(self, batch_size=0):
+        return _cells_state_info(self._children.values(), batch_size)
+
+    def begin_state(self, **kwargs):
+        if self._modified:
+            raise AssertionError("After applying modifier cells (e.g. ZoneoutCell) the base cell cannot be called "
+                                 "directly. Call the modifier cell instead.")
+        return _cells_begin_state(self._children.values(), **kwargs)
+
+    def __call__(self, inputs, states):
+        return _stack_step(self, inputs, states)
+
+    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None):
+        return _stack_unroll(self, length, inputs, begin_state, layout, merge_outputs, valid_length)
+
+    def __getitem__(self, i):
+        return self._children[str(i)]
+
+    def __len__(self):
+        return len(self._children)
+
+
+class SequentialRNNCell(_CellStack, RecurrentCell):
     """Stacks cells: each one's output is the next one's input; the states are concatenated."""
 
-    def __repr__(self):
-        return _stack_repr(self)
 
-    def add(self, cell):
-        """Append a cell to the stack."""
-        self.register_child(cell)
-
-    def state_info(self, batch_size=0):
-        return _cells_state_info(self._children.values(), batch_size)
-
-    def begin_state(self, **kwargs):
-        if self._modified:
-            raise AssertionError("After applying modifier cells (e.g. ZoneoutCell) the base cell cannot be called "
-                                 "directly. Call the modifier cell instead.")
-        return _cells_begin_state(self._children.values(), **kwargs)
-
-    def __call__(self, inputs, states):
-        return _stack_step(self, inputs, states)
-
-    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None):
-        return _stack_unroll(self, length, inputs, begin_state, layout, merge_outputs, valid_length)
-
-    def __getitem__(self, i):
-        return self._children[str(i)]
-
-    def __len__(self):
-        return len(self._children)
-
-
-class HybridSequentialRNNCell(HybridRecurrentCell):
+class HybridSequentialRNNCell(_CellStack, HybridRecurrentCell):
     """Stacks hybridizable cells (see SequentialRNNCell)."""
-
-    def __repr__(self):
-        return _stack_repr(self)
-
-    def add(self, cell):
-        """Append a cell to the stack."""
-        self.register_child(cell)
-
-    def state_info(self, batch_size=0):
-        return _cells_state_info(self._children.values(), batch_size)
-
-    def begin_state(self, **kwargs):
-        if self._modified:
-            raise AssertionError("After applying modifier cells (e.g. ZoneoutCell) the base cell cannot be called "
-                                 "directly. Call the modifier cell instead.")
-        return _cells_begin_state(self._children.values(), **kwargs)
-
-    def __call__(self, inputs, states):
-        return _stack_step(self, inputs, states)
-
-    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None):
-        return _stack_unroll(self, length, inputs, begin_state, layout, merge_outputs, valid_length)
-
-    def __getitem__(self, i):
-        return self._children[str(i)]
-
-    def __len__(self):
-        return len(self._children)
 
     def hybrid_forward(self, F, inputs, states):
         return self.__call__(inputs, states)

@@ -252,51 +252,54 @@ class RandomFlipTopBottom(HybridBlock):
         return _append_return(F.image.random_flip_top_bottom(x, p=self.p), *args)
 
 
-class RandomBrightness(HybridBlock):
+class _RandomFactor(HybridBlock):
+    """An image op taking a factor drawn uniformly from [max(0, 1 - amount), 1 + amount]."""
+
+    _op = ""
+
+    def __init__(self, amount):
+        super().__init__()
+        self._args = (max(0.0, 1.0 - amount), 1.0 + amount)
+
+    def hybrid_forward(self, F, x, *args):
+        op = getattr(F.image, self._op)
+        return _append_return(op(x, min_factor=self._args[0], max_factor=self._args[1]), *args)
+
+
+class RandomBrightness(_RandomFactor):
     """Scale the image by a factor drawn uniformly from [max(0, 1 - brightness), 1 + brightness]."""
 
+    _op = "random_brightness"
+
     def __init__(self, brightness):
-        super().__init__()
-        self._args = (max(0.0, 1.0 - brightness), 1.0 + brightness)
-
-    def hybrid_forward(self, F, x, *args):
-        return _append_return(F.image.random_brightness(x, min_factor=self._args[0], max_factor=self._args[1]),
-                              *args)
+        super().__init__(brightness)
 
 
-class RandomContrast(HybridBlock):
+class RandomContrast(_RandomFactor):
     """Blend with the image's mean gray level by a factor from [max(0, 1 - contrast), 1 + contrast]."""
 
+    _op = "random_contrast"
+
     def __init__(self, contrast):
-        super().__init__()
-        self._args = (max(0.0, 1.0 - contrast), 1.0 + contrast)
-
-    def hybrid_forward(self, F, x, *args):
-        return _append_return(F.image.random_contrast(x, min_factor=self._args[0], max_factor=self._args[1]),
-                              *args)
+        super().__init__(contrast)
 
 
-class RandomSaturation(HybridBlock):
+class RandomSaturation(_RandomFactor):
     """Blend each pixel with its gray level by a factor from [max(0, 1 - saturation), 1 + saturation]."""
 
+    _op = "random_saturation"
+
     def __init__(self, saturation):
-        super().__init__()
-        self._args = (max(0.0, 1.0 - saturation), 1.0 + saturation)
-
-    def hybrid_forward(self, F, x, *args):
-        return _append_return(F.image.random_saturation(x, min_factor=self._args[0], max_factor=self._args[1]),
-                              *args)
+        super().__init__(saturation)
 
 
-class RandomHue(HybridBlock):
+class RandomHue(_RandomFactor):
     """Rotate the hue by f * 360 degrees, f from [max(0, 1 - hue), 1 + hue] (MXNet's parameterisation)."""
 
-    def __init__(self, hue):
-        super().__init__()
-        self._args = (max(0.0, 1.0 - hue), 1.0 + hue)
+    _op = "random_hue"
 
-    def hybrid_forward(self, F, x, *args):
-        return _append_return(F.image.random_hue(x, min_factor=self._args[0], max_factor=self._args[1]), *args)
+    def __init__(self, hue):
+        super().__init__(hue)
 
 
 class RandomColorJitter(HybridBlock):
